@@ -65,3 +65,13 @@ def state_dir() -> Path:
 
 def outputs_path() -> Path:
     return state_dir() / OUTPUTS_FILE_NAME
+
+
+def venvs_dir() -> Path:
+    """Tool venvs (e.g. LocalStack's Python 3.13 runtime) built once and shared by every state dir.
+
+    Kept apart from `state_dir()` so a test session with a throw-away state dir does not
+    rebuild them; `SAGESTACK_VENVS_DIR` overrides `.sagestack/venvs`.
+    """
+    raw = os.environ.get("SAGESTACK_VENVS_DIR")
+    return Path(raw).resolve() if raw else PROJECT_ROOT / STATE_DIR_NAME / "venvs"

@@ -1,0 +1,2 @@
+"""Shared pytest fixtures. Each area keeps its fixtures in `tests/fixtures/<area>.py`;
+they are re-exported here so every test directory can use them."""
