@@ -1,2 +1,3 @@
 """Shared pytest fixtures. Each area keeps its fixtures in `tests/fixtures/<area>.py`;
 they are re-exported here so every test directory can use them."""
+from tests.fixtures.stack import *  # noqa: F401,F403
