@@ -1,3 +1,4 @@
 """Shared pytest fixtures. Each area keeps its fixtures in `tests/fixtures/<area>.py`;
 they are re-exported here so every test directory can use them."""
 from tests.fixtures.stack import *  # noqa: F401,F403
+from tests.fixtures.localstack import *  # noqa: F401,F403

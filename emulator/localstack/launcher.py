@@ -1,0 +1,367 @@
+"""Run LocalStack on the host, without Docker: `sagestack localstack [start|stop|status|--foreground]`.
+
+`LocalStackProcess` is the public API (`sagestack up` and the test fixtures use it): it builds
+LocalStack's venv once (runtime_venv.py), sets the environment DESIGN.md lists (loopback only,
+all state and caches under the state dir, generated TLS cert, no analytics, no DNS server,
+the `local` Lambda executor), starts `python -m sagestack_localstack.boot` in its own process
+group, waits for `/_localstack/health`, and on stop terminates the whole group (LocalStack and
+its Lambda workers) and waits until the port is free again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from deploy import names
+from emulator.localstack import runtime_venv
+
+# What the stack needs (S3 for artifacts, Lambda + IAM + STS + Logs for the function,
+# API Gateway for the REST API, CloudWatch for Lambda's metrics).
+DEFAULT_SERVICES = ("s3", "lambda", "apigateway", "iam", "sts", "logs", "cloudwatch")
+BOOT_MODULE = "sagestack_localstack.boot"
+# Variables copied from the caller's environment; everything else (AWS_*, LocalStack settings
+# meant for another instance, PYTHON*) is dropped so LocalStack runs the same everywhere.
+PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYENV_ROOT", "USER", "LOGNAME")
+PASSTHROUGH_PREFIXES = ("SAGESTACK_PYTHON3",)
+
+
+class LocalStackError(RuntimeError):
+    """LocalStack could not be started or stopped; the message says why and what to do."""
+
+
+def _port_is_free(port: int, host: str = names.LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    # a listener on 0.0.0.0 also blocks us; binding 127.0.0.1 detects that too on Linux
+    return True
+
+
+class LocalStackProcess:
+    """One LocalStack runtime on 127.0.0.1:`port` with its state in `state_dir`/localstack."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        state_dir: Path | None = None,
+        *,
+        services: tuple[str, ...] = DEFAULT_SERVICES,
+        eager: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port if port is not None else names.localstack_port()
+        self.state_dir = Path(state_dir) if state_dir is not None else names.state_dir()
+        self.runtime_dir = self.state_dir / "localstack"
+        self.services = services
+        self.eager = eager
+        self.extra_env = dict(extra_env or {})
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
+        self._log_file: IO[bytes] | None = None
+
+    # ---- addresses and files -------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{names.LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
+
+    @property
+    def log_path(self) -> Path:
+        return self.runtime_dir / "localstack.log"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.runtime_dir / "localstack.pid.json"
+
+    # ---- setup ---------------------------------------------------------------------------
+    def ensure_venv(self) -> Path:
+        """Build LocalStack's venv if needed (network at setup time only); return its path."""
+        try:
+            return runtime_venv.ensure_venv()
+        except runtime_venv.VenvError as exc:
+            raise LocalStackError(str(exc)) from None
+
+    def environment(self) -> dict[str, str]:
+        """The complete environment of the LocalStack process (nothing else is inherited)."""
+        rt = self.runtime_dir
+        env = {k: v for k, v in os.environ.items() if k in PASSTHROUGH_ENV or k.startswith(PASSTHROUGH_PREFIXES)}
+        env.update(
+            {
+                "OVERRIDE_IN_DOCKER": "0",  # a /.dockerenv may exist on CI hosts; we are not in a container
+                "GATEWAY_LISTEN": f"{names.LOOPBACK}:{self.port}",
+                "LOCALSTACK_HOST": f"{names.LOOPBACK}:{self.port}",
+                "FILESYSTEM_ROOT": str(rt / "filesystem"),
+                "LOCALSTACK_VOLUME_DIR": str(rt / "volume"),
+                "TMPDIR": str(rt / "tmp"),
+                "XDG_CACHE_HOME": str(rt / "cache"),
+                "CONFIG_DIR": str(rt / "config"),  # not ~/.localstack: no user profiles leak in
+                "SKIP_SSL_CERT_DOWNLOAD": "1",
+                "CUSTOM_SSL_CERT_PATH": str(rt / "cert" / "server.test.pem"),
+                "DISABLE_EVENTS": "1",  # no analytics (and no network)
+                "DNS_ADDRESS": "0",  # no DNS server on :53 of all interfaces
+                "DEBUG": "0",
+                "LS_LOG": "warn",  # per-request INFO lines cost CPU on the hot path
+                "SERVICES": ",".join(self.services),
+                "EAGER_SERVICE_LOADING": "1" if self.eager else "0",
+                "LAMBDA_RUNTIME_EXECUTOR": "local",
+                "SAGESTACK_LAMBDA_RUNTIME_LIBS": str(runtime_venv.lambda_libs_dir()),
+                "SAGESTACK_LAMBDA_WORK_DIR": str(rt / "lambda"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self, timeout: float = 60.0, *, detach: bool = False) -> "LocalStackProcess":
+        """Start LocalStack and wait until it is healthy; `detach` leaves it running after we exit."""
+        if self._proc is not None and self._proc.poll() is None:
+            return self
+        venv = self.ensure_venv()
+        if not _port_is_free(self.port):
+            raise LocalStackError(
+                f"port {names.LOOPBACK}:{self.port} is already in use. Another LocalStack? "
+                f"Check with `sagestack localstack status`, stop it with `sagestack localstack stop`, "
+                f"or pick another port with SAGESTACK_LOCALSTACK_PORT."
+            )
+        for sub in ("filesystem", "volume", "tmp", "cache", "config", "cert", "lambda"):
+            (self.runtime_dir / sub).mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.log_path, "ab")
+        self._proc = subprocess.Popen(
+            [str(runtime_venv.venv_python(venv)), "-m", BOOT_MODULE],
+            env=self.environment(),
+            cwd=str(self.runtime_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: stop() takes the Lambda workers with it
+        )
+        self._pid = self._proc.pid
+        try:
+            self.wait_healthy(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        if detach:
+            self.pidfile.write_text(json.dumps({"pid": self._pid, "port": self.port, "url": self.url}))
+        return self
+
+    def health(self) -> dict | None:
+        """`/_localstack/health` as a dict, or None when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/_localstack/health", timeout=2) as resp:
+                return json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def wait_healthy(self, timeout: float = 60.0) -> dict:
+        """Poll health until every configured service reports available/running."""
+        deadline = time.monotonic() + timeout
+        last: dict | None = None
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise LocalStackError(
+                    f"LocalStack exited with code {self._proc.returncode} during startup; "
+                    f"last lines of {self.log_path}:\n{self._log_tail()}"
+                )
+            last = self.health()
+            if last is not None:
+                states = last.get("services", {})
+                wanted = {"running"} if self.eager else {"running", "available"}
+                if all(states.get(s) in wanted for s in self.services):
+                    return last
+            time.sleep(0.05)
+        raise LocalStackError(
+            f"LocalStack did not become healthy on {self.url} within {timeout:.0f} s "
+            f"(last health: {last}); see {self.log_path}:\n{self._log_tail()}"
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop LocalStack and every process in its group; wait until the port is free."""
+        pid = self._pid
+        if pid is None:
+            return
+        _terminate_group(pid, self._proc, timeout)
+        self._proc = None
+        self._pid = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        with contextlib.suppress(FileNotFoundError):
+            self.pidfile.unlink()
+        _wait_port_free(self.port, timeout=5.0)
+
+    def _log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> "LocalStackProcess":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @classmethod
+    def from_pidfile(cls, state_dir: Path | None = None) -> "LocalStackProcess | None":
+        """The detached LocalStack recorded in `state_dir`, if its process still runs."""
+        proc = cls(state_dir=state_dir)
+        try:
+            data = json.loads(proc.pidfile.read_text())
+        except (OSError, ValueError):
+            return None
+        pid, port = int(data["pid"]), int(data["port"])
+        if not _is_our_localstack(pid):
+            with contextlib.suppress(FileNotFoundError):
+                proc.pidfile.unlink()
+            return None
+        proc.port, proc._pid = port, pid
+        return proc
+
+
+def _is_our_localstack(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return BOOT_MODULE.encode() in fh.read()
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
+    if proc is not None:
+        return proc.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (not our child) still answers kill(0); treat it as gone
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _terminate_group(pid: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM LocalStack (it shuts its services and workers down), then SIGKILL the group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid, proc):
+        time.sleep(0.05)
+    # whatever is left in the group (LocalStack if it hung, Lambda workers, their children)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    _wait_group_gone(pid, timeout=5.0)
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _group_members(pgid):
+            return
+        time.sleep(0.05)
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0]=state, [2]=pgrp
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def _wait_port_free(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not _port_is_free(port):
+        time.sleep(0.05)
+
+
+# ---- CLI ---------------------------------------------------------------------------------
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sagestack localstack",
+        description="Run LocalStack on the host (no Docker) with the local Lambda executor.",
+    )
+    parser.add_argument("action", nargs="?", default="start", choices=["start", "stop", "status", "setup"])
+    parser.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops LocalStack")
+    parser.add_argument("--port", type=int, default=None, help=f"default {names.localstack_port()}")
+    parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
+    args = parser.parse_args(argv)
+
+    if args.action == "setup":
+        print(runtime_venv.ensure_venv())
+        return 0
+    if args.action == "status":
+        running = LocalStackProcess.from_pidfile()
+        if running is None:
+            print("LocalStack: not running (no live pidfile under the state dir)")
+            return 1
+        health = running.health()
+        print(f"LocalStack: pid {running.pid} on {running.url}, health: {json.dumps(health) if health else 'no answer'}")
+        return 0 if health else 1
+    if args.action == "stop":
+        running = LocalStackProcess.from_pidfile()
+        if running is None:
+            print("LocalStack: not running")
+            return 0
+        running.stop()
+        print(f"LocalStack on {running.url} stopped")
+        return 0
+
+    existing = LocalStackProcess.from_pidfile()
+    if existing is not None and not args.foreground:
+        print(f"LocalStack already running: pid {existing.pid} on {existing.url}")
+        return 0
+    proc = LocalStackProcess(port=args.port)
+    try:
+        started = time.monotonic()
+        proc.start(timeout=args.timeout, detach=not args.foreground)
+    except LocalStackError as exc:
+        print(f"sagestack localstack: {exc}", file=sys.stderr)
+        return 1
+    print(f"LocalStack ready on {proc.url} in {time.monotonic() - started:.1f} s (pid {proc.pid}, log {proc.log_path})")
+    if not args.foreground:
+        return 0
+    try:
+        while proc._proc is not None and proc._proc.poll() is None:
+            time.sleep(0.5)
+        print("LocalStack exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopping LocalStack ...")
+        return 0
+    finally:
+        proc.stop()

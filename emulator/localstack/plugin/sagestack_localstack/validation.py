@@ -1,0 +1,64 @@
+"""Reject, at CreateFunction/UpdateFunctionConfiguration time, runtimes the local executor can't run.
+
+AWS accepts every managed runtime; this machine can only run Python ones whose interpreter it
+has. Failing the API call (InvalidParameterValueException, HTTP 400 — the code AWS uses for a
+bad runtime value) tells the user at once what to install, instead of a function stuck in
+State=Failed or an invoke error later.
+"""
+
+from __future__ import annotations
+
+from localstack.aws.api.lambda_ import InvalidParameterValueException, PackageType
+from localstack.services.lambda_.provider import LambdaProvider
+from localstack.utils.patch import patch
+
+from sagestack_localstack.interpreters import (
+    SUPPORTED_PYTHON_RUNTIMES,
+    InterpreterNotFound,
+    find_python,
+    version_of_runtime,
+)
+
+
+def runtime_problem(runtime: str | None, package_type: str | None = None) -> str | None:
+    """Why `runtime` cannot run here, or None when it can."""
+    if package_type == PackageType.Image:
+        return "container-image functions need Docker; the local executor runs Zip packages with python3.10-python3.13"
+    if not runtime:
+        return None
+    if runtime not in SUPPORTED_PYTHON_RUNTIMES:
+        return (
+            f"runtime {runtime} cannot run on the local Lambda executor, which runs "
+            f"{', '.join(SUPPORTED_PYTHON_RUNTIMES)}; choose one of those"
+        )
+    try:
+        find_python(version_of_runtime(runtime))
+    except InterpreterNotFound as exc:
+        return f"runtime {runtime} needs a local Python interpreter: {exc}"
+    return None
+
+
+_installed = False
+
+
+def install_runtime_validation() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+
+    @patch(LambdaProvider._validate_runtime)
+    def _validate_runtime(fn, self, package_type, runtime):
+        fn(self, package_type, runtime)  # AWS's own validation (enum, deprecations) first
+        problem = runtime_problem(runtime, package_type)
+        if problem:
+            raise InvalidParameterValueException(problem, Type="User")
+
+    @patch(LambdaProvider.update_function_configuration)
+    def _update_function_configuration(fn, self, context, request):
+        runtime = request.get("Runtime")
+        if runtime:
+            problem = runtime_problem(runtime)
+            if problem:
+                raise InvalidParameterValueException(problem, Type="User")
+        return fn(self, context, request)

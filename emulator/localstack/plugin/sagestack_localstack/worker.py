@@ -1,0 +1,337 @@
+"""One Lambda execution environment's runtime process: `python3.X -S -B worker.py CTRL_FD TASK_ROOT LIBS`.
+
+Run by the function runtime's own interpreter (python3.10..3.13), so stdlib only and no
+imports from this package. It plays the part of AWS's Python runtime interface client:
+
+- init: import the `_HANDLER` module from the function's code (sys.path is the code first,
+  then boto3 & co., then the stdlib, like /var/task, /var/runtime, /var/lang on Lambda), and
+  report success or the runtime's error (Runtime.ImportModuleError, ...);
+- then loop: receive an invocation on the control socket, call the handler with the event and
+  a context object with the real attributes, send back the JSON result or the runtime's error
+  payload, and the output the handler wrote (stdout/stderr are a memfd the executor owns).
+
+Frames on the control socket: 4-byte big-endian header length, JSON header, 4-byte body
+length, body bytes. EOF on the socket means the executor is gone: exit.
+"""
+
+import decimal
+import importlib
+import json
+import logging
+import math
+import os
+import socket
+import struct
+import sys
+import time
+import traceback
+
+ERROR_LINE_SEPARATOR = "\r"  # the runtime joins a traceback into one CloudWatch event with \r
+NBSP = "\u00a0"
+UNHANDLED_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior."
+)
+_LENGTH = struct.Struct(">I")
+
+
+class RuntimeFault(Exception):
+    """An error the runtime itself reports, with Lambda's `Runtime.*` error type."""
+
+    def __init__(self, error_type, message, trace=None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace
+
+
+# ---- framing ----------------------------------------------------------------------------------
+def _recv_exact(sock, size):
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(sock):
+    header = json.loads(_recv_exact(sock, _LENGTH.unpack(_recv_exact(sock, 4))[0]))
+    body = _recv_exact(sock, _LENGTH.unpack(_recv_exact(sock, 4))[0])
+    return header, body
+
+
+def send_frame(sock, header, body=b""):
+    raw = json.dumps(header).encode()
+    sock.sendall(_LENGTH.pack(len(raw)) + raw + _LENGTH.pack(len(body)) + body)
+
+
+# ---- output capture ---------------------------------------------------------------------------
+def take_output():
+    """Everything written to stdout/stderr (one memfd) since the last call; then empty it."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    size = os.fstat(1).st_size
+    data = os.pread(1, size, 0) if size else b""
+    os.ftruncate(1, 0)
+    os.lseek(1, 0, os.SEEK_SET)  # the offset is shared by fds 1 and 2 (same open file)
+    return data.decode("utf-8", "replace")
+
+
+# ---- errors in the runtime's shape ------------------------------------------------------------
+def make_error(message, error_type, stack_trace, request_id=None):
+    return {
+        "errorMessage": message or "",
+        "errorType": error_type or "",
+        "requestId": request_id if request_id is not None else "",
+        "stackTrace": stack_trace or [],
+    }
+
+
+def user_frames(tb):
+    """The traceback from the first frame that is not this worker's own code."""
+    frames = traceback.extract_tb(tb)
+    here = os.path.abspath(__file__)
+    for index, frame in enumerate(frames):
+        if os.path.abspath(frame.filename) != here:
+            return frames[index:]
+    return frames[-1:]
+
+
+def error_from_exception(exc, request_id=None):
+    if isinstance(exc, RuntimeFault):
+        return make_error(exc.message, exc.error_type, exc.trace, request_id)
+    return make_error(str(exc), type(exc).__name__, traceback.format_list(user_frames(exc.__traceback__)), request_id)
+
+
+def log_error(error):
+    """Write the error the way the runtime logs it: one line, \r-joined, NBSP-indented."""
+    head = "[ERROR]"
+    if error.get("errorType"):
+        head += " " + error["errorType"]
+    if error.get("errorMessage"):
+        head += (":" if error.get("errorType") else "") + " " + error["errorMessage"]
+    lines = [head, "Traceback (most recent call last):"]
+    for element in error.get("stackTrace") or []:
+        for line in element.splitlines():
+            stripped = line.lstrip(" ")
+            lines.append(NBSP * (len(line) - len(stripped)) + stripped)
+    sys.stdout.write(ERROR_LINE_SEPARATOR.join(lines) + "\n")
+
+
+# ---- handler loading --------------------------------------------------------------------------
+def load_handler(handler):
+    try:
+        module_name, function_name = handler.rsplit(".", 1)
+    except ValueError as exc:
+        raise RuntimeFault("Runtime.MalformedHandlerName", "Bad handler '{}': {}".format(handler, exc))
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise RuntimeFault(
+            "Runtime.BuiltInModuleConflict", "Cannot use built-in module {} as a handler module".format(module_name)
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise RuntimeFault("Runtime.ImportModuleError", "Unable to import module '{}': {}".format(module_name, exc))
+    except SyntaxError as exc:
+        trace = ['  File "%s" Line %s\n    %s' % (exc.filename, exc.lineno, exc.text)]
+        raise RuntimeFault(
+            "Runtime.UserCodeSyntaxError", "Syntax error in module '{}': {}".format(module_name, exc), trace
+        )
+    try:
+        return getattr(module, function_name)
+    except AttributeError:
+        raise RuntimeFault(
+            "Runtime.HandlerNotFound", "Handler '{}' missing on module '{}'".format(function_name, module_name)
+        )
+
+
+# ---- JSON like the runtime --------------------------------------------------------------------
+class _Encoder(json.JSONEncoder):
+    def default(self, obj):
+        if isinstance(obj, decimal.Decimal):
+            if obj.is_nan():
+                return math.nan
+            return int(obj) if obj == obj.to_integral_value() else float(obj)
+        return super().default(obj)
+
+
+def to_json(obj):
+    ensure_ascii = os.environ.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12"
+    return _Encoder(ensure_ascii=ensure_ascii).encode(obj)
+
+
+def marshal_response(response):
+    if isinstance(response, bytes):
+        return response
+    try:
+        return to_json(response).encode("utf-8")
+    except Exception as exc:
+        raise RuntimeFault("Runtime.MarshalError", "Unable to marshal response: {}".format(exc))
+
+
+# ---- context ----------------------------------------------------------------------------------
+class CognitoIdentity(object):
+    __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
+
+    def __init__(self, identity=None):
+        identity = identity or {}
+        self.cognito_identity_id = identity.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = identity.get("cognitoIdentityPoolId")
+
+
+class Client(object):
+    __slots__ = ["installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name"]
+
+    def __init__(self, data):
+        for name in self.__slots__:
+            setattr(self, name, data.get(name))
+
+
+class ClientContext(object):
+    __slots__ = ["custom", "env", "client"]
+
+    def __init__(self, data):
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+        self.client = Client(data["client"]) if isinstance(data.get("client"), dict) else None
+
+
+class LambdaContext(object):
+    """The `context` argument: same attributes and types as the Lambda Python runtime's."""
+
+    def __init__(self, request_id, invoked_function_arn, deadline_ms, client_context=None, identity=None):
+        self.aws_request_id = request_id
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")  # a str, as on Lambda
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self.tenant_id = None
+        self.client_context = ClientContext(client_context) if isinstance(client_context, dict) else None
+        self.identity = CognitoIdentity(identity)
+        self._epoch_deadline_time_in_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        remaining = self._epoch_deadline_time_in_ms - int(time.time() * 1000)
+        return remaining if remaining > 0 else 0
+
+    def log(self, msg):
+        sys.stdout.write(str(msg))
+
+    def __repr__(self):
+        return (
+            "LambdaContext([aws_request_id={},log_group_name={},log_stream_name={},function_name={},"
+            "memory_limit_in_mb={},function_version={},invoked_function_arn={},client_context={},identity={}])"
+        ).format(
+            self.aws_request_id,
+            self.log_group_name,
+            self.log_stream_name,
+            self.function_name,
+            self.memory_limit_in_mb,
+            self.function_version,
+            self.invoked_function_arn,
+            self.client_context,
+            self.identity,
+        )
+
+
+# ---- logging like the runtime -----------------------------------------------------------------
+_CURRENT_REQUEST_ID = [""]
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        record.aws_request_id = _CURRENT_REQUEST_ID[0]
+        return True
+
+
+def setup_logging():
+    logging.Formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
+    )
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
+    if level in logging._nameToLevel:
+        root.setLevel(level)
+
+
+# ---- main loop --------------------------------------------------------------------------------
+def set_sys_path(task_root, libs_dir):
+    """Code first, then PYTHONPATH, then boto3 & co., then the stdlib — no site-packages."""
+    script_dir = os.path.dirname(os.path.abspath(__file__))
+    rest = [p for p in sys.path if p and os.path.abspath(p) != script_dir]
+    python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    stdlib = [p for p in rest if p not in python_path]
+    sys.path[:] = [task_root] + python_path + [libs_dir] + stdlib
+
+
+def handle_invoke(sock, handler, header, body):
+    request_id = header["request_id"]
+    _CURRENT_REQUEST_ID[0] = request_id
+    if header.get("trace_id"):
+        os.environ["_X_AMZN_TRACE_ID"] = header["trace_id"]
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    error = None
+    try:
+        context = LambdaContext(
+            request_id, header.get("invoked_function_arn"), header["deadline_ms"], header.get("client_context")
+        )
+        try:
+            event = json.loads(body.decode("utf-8")) if body else None
+        except ValueError as exc:
+            raise RuntimeFault("Runtime.UnmarshalError", "Unable to unmarshal input: {}".format(exc))
+        result = marshal_response(handler(event, context))
+    except Exception as exc:
+        error = error_from_exception(exc, request_id)
+    if error is not None:
+        log_error(error)
+        send_frame(sock, {"type": "result", "ok": False, "logs": take_output()}, json.dumps(error).encode())
+    else:
+        send_frame(sock, {"type": "result", "ok": True, "logs": take_output()}, result)
+
+
+def main():
+    ctrl_fd, task_root, libs_dir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    sock = socket.socket(fileno=ctrl_fd)
+    set_sys_path(task_root, libs_dir)
+    os.chdir(task_root)
+    setup_logging()
+    started = time.perf_counter()
+    try:
+        handler = load_handler(os.environ.get("_HANDLER", ""))
+    except Exception as exc:
+        error = error_from_exception(exc)
+        sys.stdout.write(UNHANDLED_WARNING + "\n")
+        log_error(error)
+        header = {"type": "init", "ok": False, "duration_ms": (time.perf_counter() - started) * 1000}
+        header["logs"] = take_output()
+        send_frame(sock, header, json.dumps(error).encode())
+        sys.exit(1)  # as the real runtime does after reporting an init error
+    header = {"type": "init", "ok": True, "duration_ms": (time.perf_counter() - started) * 1000}
+    header["logs"] = take_output()
+    send_frame(sock, header)
+    while True:
+        try:
+            header, body = recv_frame(sock)
+        except (EOFError, OSError):
+            return
+        if header.get("type") == "invoke":
+            handle_invoke(sock, handler, header, body)
+
+
+if __name__ == "__main__":
+    main()

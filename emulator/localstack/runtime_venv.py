@@ -1,0 +1,113 @@
+"""LocalStack's own Python 3.13 venv: created once under `deploy.names.venvs_dir()`, never at run time.
+
+LocalStack 2026.3.0 needs Python 3.13 and packages that clash with the kit's venv (its own
+moto fork, pinned botocore), so it lives in a venv of its own. Creation installs exactly the
+pins in `requirements.lock` (--no-deps: the lock is a resolved set), our plugin package
+(plugin/install.py: a .pth to the repo's source plus entry points, so the executor in the repo
+is what runs), and the boto3 set Lambda handlers
+see (`lambda-runtime.lock`, `pip install --target`). A stamp holding a hash of all inputs makes
+`ensure_venv()` a no-op when nothing changed and a rebuild when anything did; an flock keeps
+parallel test sessions from building it twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from deploy import names
+from emulator.localstack.plugin.sagestack_localstack.interpreters import InterpreterNotFound, find_python
+
+LOCALSTACK_VERSION = "2026.3.0"
+PYTHON_VERSION = "3.13"
+HERE = Path(__file__).resolve().parent
+REQUIREMENTS_LOCK = HERE / "requirements.lock"
+LAMBDA_RUNTIME_LOCK = HERE / "lambda-runtime.lock"
+PLUGIN_DIR = HERE / "plugin"
+STAMP_NAME = ".sagestack-stamp"
+LAMBDA_LIBS_NAME = "lambda-runtime-libs"
+
+
+class VenvError(RuntimeError):
+    """Creating LocalStack's venv failed; the message says which step and what to do."""
+
+
+def venv_dir() -> Path:
+    return names.venvs_dir() / f"localstack-{LOCALSTACK_VERSION}"
+
+
+def venv_python(venv: Path | None = None) -> Path:
+    return (venv or venv_dir()) / "bin" / "python"
+
+
+def lambda_libs_dir(venv: Path | None = None) -> Path:
+    """boto3 & co. for Lambda handlers (put on their sys.path after the function's code)."""
+    return (venv or venv_dir()) / LAMBDA_LIBS_NAME
+
+
+def expected_stamp() -> str:
+    digest = hashlib.sha256()
+    for path in (REQUIREMENTS_LOCK, LAMBDA_RUNTIME_LOCK, PLUGIN_DIR / "pyproject.toml", PLUGIN_DIR / "install.py"):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(str(PLUGIN_DIR).encode())
+    return f"localstack-core=={LOCALSTACK_VERSION} python{PYTHON_VERSION} {digest.hexdigest()}"
+
+
+def is_current(venv: Path | None = None) -> bool:
+    venv = venv or venv_dir()
+    stamp = venv / STAMP_NAME
+    return stamp.is_file() and stamp.read_text().strip() == expected_stamp() and venv_python(venv).exists()
+
+
+def _run(step: str, cmd: list[str], log) -> None:
+    print(f"[sagestack] {step}", file=log, flush=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-25:])
+        raise VenvError(
+            f"creating LocalStack's venv failed at step '{step}' (exit {proc.returncode}).\n"
+            f"command: {' '.join(cmd)}\n{tail}\n"
+            "pip needs the package index (PyPI) once at setup time; check your network/pip config and retry."
+        )
+
+
+def ensure_venv(log=None) -> Path:
+    """Return LocalStack's venv, building it first if missing or out of date (idempotent, locked)."""
+    log = log or sys.stderr
+    venv = venv_dir()
+    if is_current(venv):
+        return venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = venv.parent / f"{venv.name}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_current(venv):  # someone else built it while we waited
+            return venv
+        try:
+            python313 = find_python(PYTHON_VERSION)
+        except InterpreterNotFound as exc:
+            raise VenvError(f"LocalStack {LOCALSTACK_VERSION} needs Python {PYTHON_VERSION}: {exc}") from None
+        started = time.monotonic()
+        print(f"[sagestack] building LocalStack's venv in {venv} (one time, about a minute)", file=log, flush=True)
+        if venv.exists():
+            shutil.rmtree(venv)
+        pip = [str(venv_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        _run("create venv", [python313, "-m", "venv", str(venv)], log)
+        _run("install requirements.lock", pip + ["--no-deps", "-r", str(REQUIREMENTS_LOCK)], log)
+        _run("install the sagestack plugin", [str(venv_python(venv)), str(PLUGIN_DIR / "install.py")], log)
+        _run(
+            "install boto3 for Lambda handlers",
+            pip + ["--no-deps", "--target", str(lambda_libs_dir(venv)), "-r", str(LAMBDA_RUNTIME_LOCK)],
+            log,
+        )
+        (venv / STAMP_NAME).write_text(expected_stamp() + "\n")
+        print(f"[sagestack] LocalStack's venv ready in {time.monotonic() - started:.0f} s", file=log, flush=True)
+    return venv

@@ -1,0 +1,83 @@
+"""The embedded LocalStack itself: S3 round trip, loopback-only listening, clean stop/start."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import psutil
+import pytest
+
+from deploy import names
+from emulator.localstack.launcher import LocalStackError, LocalStackProcess
+from tests.fixtures.localstack import free_loopback_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_s3_round_trip(localstack, localstack_session):
+    s3 = localstack_session.client("s3", endpoint_url=localstack.url)
+    s3.create_bucket(Bucket="sagestack-roundtrip")
+    body = bytes(range(256)) * 100
+    s3.put_object(Bucket="sagestack-roundtrip", Key="dir/data.bin", Body=body)
+    assert s3.get_object(Bucket="sagestack-roundtrip", Key="dir/data.bin")["Body"].read() == body
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="sagestack-roundtrip")["Contents"]]
+    assert keys == ["dir/data.bin"]
+
+
+def test_s3_errors_are_aws_shaped(localstack, localstack_session):
+    s3 = localstack_session.client("s3", endpoint_url=localstack.url)
+    with pytest.raises(s3.exceptions.NoSuchBucket) as info:
+        s3.get_object(Bucket="sagestack-no-such-bucket", Key="k")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_listens_on_loopback_only(localstack):
+    """LocalStack's twisted server ignores GATEWAY_LISTEN's host; boot.py must force 127.0.0.1."""
+    listening = [
+        conn.laddr
+        for conn in psutil.Process(localstack.pid).net_connections(kind="inet")
+        if conn.status == psutil.CONN_LISTEN
+    ]
+    assert listening, "LocalStack has no listening socket"
+    assert all(addr.ip == names.LOOPBACK for addr in listening), listening
+    assert (names.LOOPBACK, localstack.port) in [(a.ip, a.port) for a in listening]
+
+
+def test_health_lists_the_stack_services(localstack):
+    services = localstack.health()["services"]
+    for name in ("s3", "lambda", "apigateway", "iam", "sts", "logs"):
+        assert services[name] == "running"
+
+
+def test_port_in_use_gives_a_clear_error(tmp_path):
+    with socket.socket() as sock:
+        sock.bind((names.LOOPBACK, 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(LocalStackError, match="already in use"):
+            LocalStackProcess(port=port, state_dir=tmp_path).start()
+
+
+@pytest.mark.slow
+def test_stop_then_start_leaves_no_stray_process(tmp_path):
+    port = free_loopback_port()
+    proc = LocalStackProcess(port=port, state_dir=tmp_path)
+    for _ in range(2):  # start, stop, start again on the same port and state dir
+        proc.start(timeout=120)
+        pid = proc.pid
+        group = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid]
+        assert group, "expected LocalStack's process group"
+        proc.stop()
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pid] == []
+        with socket.socket() as sock:  # a server can bind the port again (TIME_WAIT allowed, as for any server)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((names.LOOPBACK, port))
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None
