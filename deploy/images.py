@@ -1,0 +1,81 @@
+"""The Linear Learner training/inference image for a region.
+
+Prefers the sagemaker SDK's own table (`sagemaker.core.image_uris.retrieve`, from the optional
+`sdk` extra: sagemaker-core) so new regions arrive with an SDK upgrade. Without the SDK, a
+built-in copy of AWS's "Docker Registry Paths and Example Code" table for linear-learner:1
+answers. The result is cached: importing sagemaker-core costs about a second.
+"""
+
+from __future__ import annotations
+
+import functools
+
+ALGORITHM = "linear-learner"
+IMAGE_TAG = "1"
+
+# ECR registry account of the built-in linear-learner image, per region (AWS documentation,
+# "Docker Registry Paths and Example Code"; identical to sagemaker-core 2.27's image_uri_config).
+REGISTRY_ACCOUNTS: dict[str, str] = {
+    "af-south-1": "455444449433",
+    "ap-east-1": "286214385809",
+    "ap-northeast-1": "351501993468",
+    "ap-northeast-2": "835164637446",
+    "ap-northeast-3": "867004704886",
+    "ap-south-1": "991648021394",
+    "ap-south-2": "628508329040",
+    "ap-southeast-1": "475088953585",
+    "ap-southeast-2": "712309505854",
+    "ap-southeast-3": "951798379941",
+    "ap-southeast-4": "106583098589",
+    "ca-central-1": "469771592824",
+    "ca-west-1": "190319476487",
+    "cn-north-1": "390948362332",
+    "cn-northwest-1": "387376663083",
+    "eu-central-1": "664544806723",
+    "eu-central-2": "680994064768",
+    "eu-north-1": "669576153137",
+    "eu-south-1": "257386234256",
+    "eu-south-2": "104374241257",
+    "eu-west-1": "438346466558",
+    "eu-west-2": "644912444149",
+    "eu-west-3": "749696950732",
+    "il-central-1": "898809789911",
+    "me-central-1": "272398656194",
+    "me-south-1": "249704162688",
+    "sa-east-1": "855470959533",
+    "us-east-1": "382416733822",
+    "us-east-2": "404615174143",
+    "us-gov-east-1": "237065988967",
+    "us-gov-west-1": "226302683700",
+    "us-west-1": "632365934929",
+    "us-west-2": "174872318107",
+}
+
+
+class UnsupportedRegion(ValueError):
+    """No linear-learner image is known for the region."""
+
+
+def builtin_image_uri(region: str) -> str:
+    """The image URI from the built-in table."""
+    account = REGISTRY_ACCOUNTS.get(region)
+    if account is None:
+        raise UnsupportedRegion(
+            f"no linear-learner image is known for region {region!r}; known regions: {', '.join(sorted(REGISTRY_ACCOUNTS))}. "
+            "Install the sdk extra (pip install 'sagestack[sdk]') for the SDK's up-to-date table."
+        )
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{suffix}/{ALGORITHM}:{IMAGE_TAG}"
+
+
+@functools.lru_cache(maxsize=None)
+def linear_learner_image_uri(region: str) -> str:
+    """The linear-learner:1 image URI for `region`, from the sagemaker SDK when importable."""
+    try:
+        from sagemaker.core import image_uris  # optional `sdk` extra
+    except ImportError:
+        return builtin_image_uri(region)
+    try:
+        return str(image_uris.retrieve(ALGORITHM, region, version=IMAGE_TAG))
+    except ValueError:
+        return builtin_image_uri(region)  # the table may know a region the installed SDK does not
