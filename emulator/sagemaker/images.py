@@ -1,0 +1,32 @@
+"""Which container images the emulator can stand in for: SageMaker's built-in Linear Learner.
+
+AWS publishes the algorithm as `<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:1`
+(a different registry account per region, `.amazonaws.com.cn` in China); the emulator
+accepts that repository in any region, with any tag or digest.
+"""
+
+from __future__ import annotations
+
+import re
+
+LINEAR_LEARNER_REPOSITORY = "linear-learner"
+
+_LINEAR_LEARNER_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"/linear-learner(?::[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})?$"
+)
+
+SUPPORTED_IMAGES_HINT = (
+    "the SageMaker emulator only runs the built-in Linear Learner algorithm: use the image "
+    "'<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:1' (for example "
+    "sagemaker.core.image_uris.retrieve('linear-learner', region))"
+)
+
+
+def is_linear_learner_image(image: str | None) -> bool:
+    return bool(image) and _LINEAR_LEARNER_IMAGE.match(image.strip()) is not None
+
+
+def unsupported_image_reason(image: str | None) -> str:
+    shown = image if image else "(none)"
+    return f"AlgorithmError: image {shown!r} is not supported: {SUPPORTED_IMAGES_HINT}"

@@ -1,0 +1,256 @@
+"""SageMaker Runtime's InvokeEndpoint as a bare ASGI handler: the emulator's hot path.
+
+`POST /endpoints/{EndpointName}/invocations` (rest-json, botocore's sagemaker-runtime
+model). No framework routing or pydantic here: headers are read once from the ASGI scope,
+the route is a dict lookup, CSV goes through numpy's C parser and scoring is one matrix
+product. Everything a client can send ends in a response; the errors are SageMaker's:
+
+- unknown endpoint, or one not InService -> ValidationError 400
+  "Endpoint {name} of account {account} not found."
+- body over 6291456 bytes, bad header values -> ValidationError 400
+- payload the Linear Learner container rejects -> ModelError 424 with OriginalStatusCode,
+  OriginalMessage and LogStreamArn, Message "Received client error (400) from primary ..."
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from emulator.sagemaker import payloads
+from emulator.sagemaker.auth import Authenticator
+from emulator.sagemaker.config import EmulatorConfig
+from emulator.sagemaker.errors import AuthError, ModelError, RuntimeValidationError, ServiceError
+from emulator.sagemaker.logs import RequestLog
+from emulator.sagemaker.serving import Router
+from emulator.sagemaker.shapes import RUNTIME_SERVICE_NAME, compiled_pattern, service_model
+from training.inference import InferenceInputError, score_matrix
+
+log = logging.getLogger("sagestack.sagemaker.runtime")
+
+# Past this we stop buffering and only count, so a huge upload cannot exhaust memory.
+DISCARD_LIMIT = 64 * 1024 * 1024
+PREFIX, SUFFIX = "/endpoints/", "/invocations"
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    """A request header's constraints, read from botocore's sagemaker-runtime model."""
+
+    member: str  # AWS's name for it in validation messages (lower camel case)
+    low: int | None
+    high: int | None
+    pattern: str | None
+    compiled: re.Pattern[str] | None
+
+
+def _input_rules() -> tuple[dict[bytes, HeaderRule], HeaderRule, int]:
+    shape = service_model(RUNTIME_SERVICE_NAME).operation_model("InvokeEndpoint").input_shape
+    rules: dict[bytes, HeaderRule] = {}
+    name_rule = None
+    for member_name, member in shape.members.items():
+        meta = member.metadata
+        pattern = meta.get("pattern")
+        rule = HeaderRule(
+            member_name[:1].lower() + member_name[1:],
+            meta.get("min"),
+            meta.get("max"),
+            pattern,
+            compiled_pattern(pattern) if pattern else None,
+        )
+        if member.serialization.get("location") == "header" and member_name not in ("ContentType", "Accept"):
+            rules[member.serialization["name"].lower().encode()] = rule
+        elif member_name == "EndpointName":
+            name_rule = rule
+    assert name_rule is not None
+    return rules, name_rule, shape.members["Body"].metadata["max"]
+
+
+HEADER_RULES, ENDPOINT_NAME_RULE, MAX_BODY_BYTES = _input_rules()  # MAX_BODY_BYTES == 6291456
+
+
+def _violation(rule: HeaderRule, value: str) -> str | None:
+    shown = value if len(value) <= 80 else value[:77] + "..."
+    if rule.high is not None and len(value) > rule.high:
+        return f"Value '{shown}' at '{rule.member}' failed to satisfy constraint: Member must have length less than or equal to {rule.high}"
+    if rule.low is not None and len(value) < rule.low:
+        return f"Value '{shown}' at '{rule.member}' failed to satisfy constraint: Member must have length greater than or equal to {rule.low}"
+    if rule.compiled is not None and rule.compiled.fullmatch(value) is None:
+        return f"Value '{shown}' at '{rule.member}' failed to satisfy constraint: Member must satisfy regular expression pattern: {rule.pattern}"
+    return None
+
+
+def is_invocation(scope: Scope) -> bool:
+    path = scope["path"]
+    return path.startswith(PREFIX) and path.endswith(SUFFIX)
+
+
+class InvocationHandler:
+    def __init__(self, router: Router, config: EmulatorConfig, request_log: RequestLog, auth: Authenticator):
+        self.router = router
+        self.config = config
+        self.request_log = request_log
+        self.auth = auth
+        self.rng = random.Random()
+
+    def _log_stream(self, endpoint: str) -> str:
+        return f"arn:aws:logs:{self.config.region}:{self.config.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+
+    def _model_error(self, endpoint: str, status: int, message: str) -> ModelError:
+        region = self.config.region
+        return ModelError(
+            f'Received client error ({status}) from primary with message "{message}". See '
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group="
+            f"/aws/sagemaker/Endpoints/{endpoint} in account {self.config.account_id} for more information.",
+            ErrorCode="CLIENT_ERROR_FROM_MODEL",
+            OriginalStatusCode=status,
+            OriginalMessage=message,
+            LogStreamArn=self._log_stream(endpoint),
+        )
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, int]:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= DISCARD_LIMIT:
+                chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        path = scope["path"]
+        name = path[len(PREFIX):-len(SUFFIX)]
+        content_type = accept = custom = target_variant = None
+        headers_map: dict[str, list[str]] | None = None
+        checks: list[tuple[bytes, bytes]] = []
+        for key, value in scope["headers"]:
+            if key == b"content-type":
+                content_type = value.decode("latin-1")
+            elif key == b"accept":
+                accept = value.decode("latin-1")
+            elif key.startswith(b"x-amzn-sagemaker-"):
+                if key in HEADER_RULES:
+                    checks.append((key, value))
+                if key == b"x-amzn-sagemaker-custom-attributes":
+                    custom = value.decode("latin-1")
+                elif key == b"x-amzn-sagemaker-target-variant":
+                    target_variant = value.decode("latin-1")
+        body, size = await self._read_body(receive)
+        variant_name = None
+        try:
+            if scope["method"] != "POST":
+                raise RuntimeValidationError(f"InvokeEndpoint requires POST, got {scope['method']}.", status=405)
+            if self.auth.enabled:
+                headers_map = {}
+                for key, value in scope["headers"]:
+                    headers_map.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
+                raw_path = scope.get("raw_path") or path.encode()
+                self.auth.check("POST", raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"), headers_map, body)
+            route = self.router.get(name)
+            if route is None:
+                problem = _violation(ENDPOINT_NAME_RULE, name)
+                if problem:
+                    raise RuntimeValidationError(f"1 validation error detected: {problem}")
+                raise RuntimeValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
+            if checks:
+                self._check_headers(checks)
+            if size > MAX_BODY_BYTES:
+                raise RuntimeValidationError(
+                    f"1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have "
+                    f"length less than or equal to {MAX_BODY_BYTES} (the request body is {size} bytes; split it "
+                    "into smaller requests or use batch transform)"
+                )
+            if target_variant is not None:
+                variant = route.variant(target_variant)
+                if variant is None:
+                    raise RuntimeValidationError(
+                        f"The variant {target_variant} specified in the X-Amzn-SageMaker-Target-Variant header is not "
+                        f"a production variant of endpoint {name}; use one of: "
+                        f"{', '.join(v.name for v in route.variants)}."
+                    )
+            else:
+                variant = route.pick(self.rng)
+                if variant is None:
+                    raise RuntimeValidationError(
+                        f"Endpoint {name} has no production variant with a weight above 0; set a weight with "
+                        "UpdateEndpointWeightsAndCapacities or send X-Amzn-SageMaker-Target-Variant."
+                    )
+            variant_name = variant.name
+            try:
+                media = payloads.request_format(content_type)
+                response_type = payloads.response_format(accept)
+                matrix = payloads.parse_request(media, body, variant.model.feature_dim)
+                scores, labels = score_matrix(variant.model, matrix)
+                output = payloads.render(response_type, scores, labels)
+            except payloads.PayloadError as exc:
+                raise self._model_error(name, exc.status, exc.message) from None
+            except InferenceInputError as exc:
+                raise self._model_error(name, 400, str(exc)) from None
+            headers = [
+                (b"content-type", response_type.encode()),
+                (b"x-amzn-invoked-production-variant", variant_name.encode()),
+                (b"x-amzn-requestid", request_id.encode()),
+                (b"content-length", str(len(output)).encode()),
+            ]
+            if custom is not None:
+                headers.append((b"x-amzn-sagemaker-custom-attributes", custom.encode("latin-1")))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": output})
+            self.request_log.record(request_id, "runtime", name, variant_name, 200, None, started, size, len(output))
+        except ServiceError as error:
+            await self._send_error(send, error, request_id)
+            self.request_log.record(request_id, "runtime", name, variant_name, error.status, error.code, started, size, 0)
+        except Exception as exc:  # never a crash: answer like SageMaker's InternalFailure and log the cause
+            log.exception("unexpected error invoking %s", name)
+            error = ServiceError(f"An internal error occurred in the SageMaker emulator: {type(exc).__name__}: {exc}")
+            await self._send_error(send, error, request_id)
+            self.request_log.record(request_id, "runtime", name, variant_name, 500, error.code, started, size, 0)
+
+    @staticmethod
+    def _check_headers(checks: list[tuple[bytes, bytes]]) -> None:
+        problems = []
+        for key, raw in checks:
+            problem = _violation(HEADER_RULES[key], raw.decode("latin-1"))
+            if problem:
+                problems.append(problem)
+        if problems:
+            noun = "error" if len(problems) == 1 else "errors"
+            raise RuntimeValidationError(f"{len(problems)} validation {noun} detected: " + "; ".join(problems))
+
+    @staticmethod
+    async def _send_error(send: Send, error: ServiceError, request_id: str) -> None:
+        body = {"message": error.message, **error.fields}
+        if isinstance(error, AuthError):
+            body = {"__type": error.code, "message": error.message}
+        data = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-amzn-errortype", error.code.encode()),
+                    (b"x-amzn-requestid", request_id.encode()),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})

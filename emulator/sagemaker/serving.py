@@ -1,0 +1,69 @@
+"""What the runtime reads on every request: immutable per-endpoint routing tables.
+
+The control plane builds a new `EndpointRoute` when an endpoint becomes InService or an
+update finishes loading, and swaps it into `Router` in one dict assignment. A request that
+already picked a route keeps using it, so UpdateEndpoint never fails a request in flight;
+nothing on this path takes a lock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass
+
+from training.artifact import LinearModel
+
+
+@dataclass(frozen=True)
+class ServingVariant:
+    name: str
+    model: LinearModel
+    weight: float
+
+
+@dataclass(frozen=True)
+class EndpointRoute:
+    endpoint_name: str
+    variants: tuple[ServingVariant, ...]
+
+    def __post_init__(self) -> None:
+        total, cumulative = 0.0, []
+        for variant in self.variants:
+            total += max(variant.weight, 0.0)
+            cumulative.append(total)
+        object.__setattr__(self, "_cumulative", tuple(cumulative))
+        object.__setattr__(self, "_total", total)
+        object.__setattr__(self, "_by_name", {v.name: v for v in self.variants})
+
+    def variant(self, name: str) -> ServingVariant | None:
+        return self._by_name.get(name)  # type: ignore[attr-defined]
+
+    def pick(self, rng: random.Random) -> ServingVariant | None:
+        """A variant chosen with probability weight / total weight; None when all weights are 0."""
+        if len(self.variants) == 1:
+            return self.variants[0] if self._total > 0 else None  # type: ignore[attr-defined]
+        if self._total <= 0:  # type: ignore[attr-defined]
+            return None
+        point = rng.random() * self._total  # type: ignore[attr-defined]
+        index = bisect.bisect_right(self._cumulative, point)  # type: ignore[attr-defined]
+        return self.variants[min(index, len(self.variants) - 1)]
+
+
+class Router:
+    """endpoint name -> current route; readers never lock, writers replace whole entries."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, EndpointRoute] = {}
+
+    def get(self, name: str) -> EndpointRoute | None:
+        return self._routes.get(name)
+
+    def publish(self, route: EndpointRoute) -> None:
+        self._routes[route.endpoint_name] = route
+
+    def withdraw(self, name: str) -> None:
+        self._routes.pop(name, None)
+
+    def names(self) -> list[str]:
+        return list(self._routes)

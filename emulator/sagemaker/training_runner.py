@@ -1,0 +1,169 @@
+"""Runs training jobs in worker processes and feeds their progress back to the backend.
+
+One supervising thread per job: it waits for a free slot (the machine has few cores),
+starts `training_worker` with the job's spec, relays its JSON-line events as status
+changes, enforces StoppingCondition.MaxRuntimeInSeconds and turns StopTrainingJob into
+SIGTERM (SIGKILL if the worker ignores it). A worker that dies without a final report
+fails the job with the tail of its stderr as FailureReason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from emulator.sagemaker.config import EmulatorConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STOP_GRACE_SECONDS = 10
+
+
+class TrainingSupervisor:
+    def __init__(self, backend: Any, config: EmulatorConfig, max_parallel: int = 2):
+        self.backend = backend
+        self.config = config
+        self._slots = threading.Semaphore(max_parallel)
+        self._lock = threading.Lock()
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._stop_requested: set[str] = set()
+        self._timed_out: set[str] = set()
+        self._closed = False
+
+    def start(self, name: str, record: dict[str, Any]) -> None:
+        thread = threading.Thread(target=self._run, args=(name, record), name=f"training-{name}", daemon=True)
+        thread.start()
+
+    def stop(self, name: str) -> None:
+        with self._lock:
+            self._stop_requested.add(name)
+            process = self._processes.get(name)
+        if process is not None:
+            self._terminate(process)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        with self._lock:
+            processes = list(self._processes.values())
+        for process in processes:
+            self._terminate(process)
+
+    @staticmethod
+    def _terminate(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is not None:
+            return
+        process.terminate()
+
+        def escalate() -> None:
+            try:
+                process.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+        threading.Thread(target=escalate, daemon=True).start()
+
+    def _spec(self, name: str, record: dict[str, Any], work: Path) -> Path:
+        spec = {
+            "job_name": name,
+            "channels": record.get("InputDataConfig") or [],
+            "hyperparameters": record.get("HyperParameters") or {},
+            "output_uri": record["ModelArtifacts"]["S3ModelArtifacts"],
+            "s3_endpoint_url": self.config.resolved_s3_endpoint_url,
+            "region": self.config.region,
+            "work_dir": str(work),
+        }
+        path = work / "spec.json"
+        path.write_text(json.dumps(spec, indent=1))
+        return path
+
+    def _run(self, name: str, record: dict[str, Any]) -> None:
+        try:
+            self._run_job(name, record)
+        except Exception as exc:  # the job must end in a final status whatever happens here
+            self.backend.training_progress(
+                name, {"final": True, "status": "Failed", "failure": f"InternalServerError: {type(exc).__name__}: {exc}"}
+            )
+
+    def _run_job(self, name: str, record: dict[str, Any]) -> None:
+        with self._slots:
+            if self._closed:
+                return
+            if name in self._stop_requested:
+                self.backend.training_progress(name, {"final": True, "status": "Stopped"})
+                return
+            work = self.config.data_dir / "training-jobs" / name
+            work.mkdir(parents=True, exist_ok=True)
+            spec = self._spec(name, record, work)
+            stderr_path = work / "worker.stderr"
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+            with stderr_path.open("wb") as stderr:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "emulator.sagemaker.training_worker", str(spec)],
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    stdin=subprocess.DEVNULL,
+                    cwd=work,
+                    env=env,
+                )
+            with self._lock:
+                self._processes[name] = process
+                stop_now = name in self._stop_requested
+            if stop_now:
+                self._terminate(process)
+            timer = self._runtime_timer(name, record, process)
+            final: dict[str, Any] | None = None
+            try:
+                assert process.stdout is not None
+                for raw in process.stdout:
+                    try:
+                        event = json.loads(raw)
+                    except ValueError:
+                        continue
+                    if not isinstance(event, dict):
+                        continue
+                    if event.get("final"):
+                        final = event
+                        continue
+                    if name not in self._stop_requested:
+                        self.backend.training_progress(name, event)
+                code = process.wait()
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                with self._lock:
+                    self._processes.pop(name, None)
+            if final is None:
+                tail = stderr_path.read_text(errors="replace")[-600:].strip()
+                final = {
+                    "final": True,
+                    "status": "Stopped" if name in self._stop_requested else "Failed",
+                    "failure": f"AlgorithmError: the training process exited with code {code}. {tail}".strip(),
+                }
+            if name in self._timed_out:
+                final = {**final, "status": "Stopped", "secondary": "MaxRuntimeExceeded"}
+                final.pop("failure", None)
+            elif name in self._stop_requested and final.get("status") != "Completed":
+                final = {**final, "status": "Stopped"}
+                final.pop("failure", None)
+            self.backend.training_progress(name, final)
+
+    def _runtime_timer(self, name: str, record: dict[str, Any], process: subprocess.Popen[bytes]) -> threading.Timer | None:
+        limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        if not limit:
+            return None
+        elapsed = time.time() - float(record.get("CreationTime", time.time()))
+
+        def expire() -> None:
+            self._timed_out.add(name)
+            self._terminate(process)
+
+        timer = threading.Timer(max(0.0, float(limit) - elapsed), expire)
+        timer.daemon = True
+        timer.start()
+        return timer

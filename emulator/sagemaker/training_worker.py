@@ -1,0 +1,182 @@
+"""One training job, run in its own process: S3 channels in, `model.tar.gz` to S3 out.
+
+`python -m emulator.sagemaker.training_worker SPEC.json` does what SageMaker's training
+instance does for the Linear Learner image: download each channel from S3 (S3Prefix),
+decompress it if asked, convert RecordIO-protobuf channels to the CSV the trainer reads,
+run `training.job.run_training_job`, and upload the artifact to
+`{S3OutputPath}/{job}/output/model.tar.gz`.
+
+It reports progress as JSON lines on stdout (`{"secondary": "Downloading", ...}`, then one
+`{"final": true, "status": ...}`) for the supervisor in the emulator. A separate process
+keeps a heavy or crashing job away from the server's request loop; SIGTERM (StopTrainingJob
+or MaxRuntimeInSeconds) stops it between epochs, and it stops by itself if the emulator dies.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emulator.sagemaker import recordio, s3
+
+_stop_requested = False
+_parent_pid = os.getppid()
+
+
+def emit(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def should_stop() -> bool:
+    return _stop_requested or os.getppid() != _parent_pid
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+class ChannelError(Exception):
+    """A channel that cannot be read; message is a ClientError FailureReason like SageMaker's."""
+
+
+def _media_type(content_type: str | None) -> str:
+    # Linear Learner's default channel content type is RecordIO-protobuf.
+    return (content_type or "application/x-recordio-protobuf").split(";", 1)[0].strip().lower()
+
+
+def _recordio_to_csv(path: Path, channel: str) -> None:
+    """Rewrite a RecordIO-protobuf file as label-first CSV, the trainer's input format."""
+    try:
+        records = recordio.decode_records(path.read_bytes())
+    except recordio.RecordIOError as exc:
+        raise ChannelError(
+            f"ClientError: Unable to read data channel '{channel}'. Requested content-type is "
+            f"'application/x-recordio-protobuf'. Please verify the data matches the requested content-type. ({exc})"
+        ) from None
+    lines = []
+    for index, record in enumerate(records, start=1):
+        features = record.features.get("values")
+        label = record.label.get("values")
+        if features is None or label is None or label.values.size != 1:
+            raise ChannelError(
+                f"ClientError: Unable to read data channel '{channel}': record {index} of {path.name} needs a "
+                "'values' feature tensor and a single 'values' label."
+            )
+        if features.keys:
+            dim = features.shape[0] if features.shape else max(features.keys) + 1
+            row = np.zeros(dim)
+            row[np.array(features.keys, dtype=np.int64)] = features.values
+        else:
+            row = features.values
+        lines.append(",".join(repr(float(v)) for v in [label.values[0], *row.tolist()]))
+    path.unlink()
+    path.with_suffix(".csv").write_text("\n".join(lines) + "\n")
+
+
+def prepare_channel(client: Any, channel: dict[str, Any], root: Path) -> Path:
+    name = channel["ChannelName"]
+    source = (channel.get("DataSource") or {}).get("S3DataSource")
+    if not source:
+        raise ChannelError(f"ClientError: channel '{name}' has no S3DataSource; the emulator reads channels from S3 only.")
+    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+        raise ChannelError(
+            f"ClientError: channel '{name}' uses S3DataType {source.get('S3DataType')}; the emulator supports S3Prefix."
+        )
+    uri = source["S3Uri"]
+    target = root / name
+    try:
+        files = s3.download_prefix(client, s3.parse_s3_uri(uri), target)
+    except s3.S3AccessError as exc:
+        raise ChannelError(f"ClientError: Data download failed for channel '{name}': {exc}") from None
+    if not files:
+        location = s3.parse_s3_uri(uri)
+        raise ChannelError(
+            f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that '
+            f"the bucket exists in the selected region, that objects exist under that S3 prefix, and that the role "
+            f'has "s3:ListBucket" permissions on bucket "{location.bucket}".'
+        )
+    if channel.get("CompressionType") == "Gzip":
+        for path in files:
+            try:
+                data = gzip.decompress(path.read_bytes())
+            except (OSError, EOFError) as exc:
+                raise ChannelError(f"ClientError: channel '{name}' file {path.name} is not gzip data ({exc}).") from None
+            path.write_bytes(data)
+    media = _media_type(channel.get("ContentType"))
+    if media == "application/x-recordio-protobuf":
+        for path in files:
+            _recordio_to_csv(path, name)
+    elif media not in ("text/csv", "text/x-csv"):
+        raise ChannelError(
+            f"ClientError: channel '{name}' has content type '{channel.get('ContentType')}'; Linear Learner reads "
+            "'text/csv' or 'application/x-recordio-protobuf'."
+        )
+    return target
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    from training.job import TrainingJobError, TrainingStopped, run_training_job
+
+    work = Path(spec["work_dir"])
+    client = s3.make_s3_client(spec.get("s3_endpoint_url"), spec["region"])
+    emit({"secondary": "Downloading", "message": "Downloading input data", "started": True})
+    channels: dict[str, Path] = {}
+    try:
+        for channel in spec["channels"]:
+            if should_stop():
+                return {"final": True, "status": "Stopped"}
+            channels[channel["ChannelName"]] = prepare_channel(client, channel, work / "input" / "data")
+    except ChannelError as exc:
+        return {"final": True, "status": "Failed", "failure": str(exc)}
+    emit({"secondary": "Training", "message": "Training image download completed. Training in progress."})
+    log_path = work / "training.log"
+
+    def log(message: str) -> None:
+        with log_path.open("a") as handle:
+            handle.write(str(message).rstrip("\n") + "\n")
+
+    try:
+        result = run_training_job(channels, spec["hyperparameters"], work / "output", log=log, should_stop=should_stop)
+    except TrainingStopped:
+        return {"final": True, "status": "Stopped"}
+    except TrainingJobError as exc:
+        return {"final": True, "status": "Failed", "failure": str(exc)}
+    if should_stop():
+        return {"final": True, "status": "Stopped"}
+    emit({"secondary": "Uploading", "message": "Uploading generated training model"})
+    try:
+        s3.put_file(client, Path(result.model_path), s3.parse_s3_uri(spec["output_uri"]))
+    except s3.S3AccessError as exc:
+        return {"final": True, "status": "Failed", "failure": f"ClientError: Unable to upload the model artifact: {exc}"}
+    metrics = {k: float(v) for k, v in dict(result.final_metrics).items()}
+    return {"final": True, "status": "Completed", "metrics": metrics}
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigterm)
+    if len(argv) != 1:
+        print("usage: python -m emulator.sagemaker.training_worker SPEC.json", file=sys.stderr)
+        return 2
+    spec = json.loads(Path(argv[0]).read_text())
+    try:
+        outcome = run(spec)
+    except Exception as exc:  # report, never die silently: the supervisor turns this into FailureReason
+        traceback.print_exc()
+        outcome = {"final": True, "status": "Failed", "failure": f"AlgorithmError: {type(exc).__name__}: {exc}"}
+    emit(outcome)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
