@@ -1,4 +1,5 @@
-"""Reject, at CreateFunction/UpdateFunctionConfiguration time, runtimes the local executor can't run.
+"""Reject, at CreateFunction/UpdateFunctionConfiguration time, runtimes the local executor can't run
+(and, at Invoke, payloads that are not JSON, as AWS does).
 
 AWS accepts every managed runtime; this machine can only run Python ones whose interpreter it
 has. Failing the API call (InvalidParameterValueException, HTTP 400 — the code AWS uses for a
@@ -8,7 +9,10 @@ State=Failed or an invoke error later.
 
 from __future__ import annotations
 
-from localstack.aws.api.lambda_ import InvalidParameterValueException, PackageType
+import io
+import json
+
+from localstack.aws.api.lambda_ import InvalidParameterValueException, InvalidRequestContentException, PackageType
 from localstack.services.lambda_.provider import LambdaProvider
 from localstack.utils.patch import patch
 
@@ -53,6 +57,24 @@ def install_runtime_validation() -> None:
         problem = runtime_problem(runtime, package_type)
         if problem:
             raise InvalidParameterValueException(problem, Type="User")
+
+    @patch(LambdaProvider.invoke)
+    def _invoke(fn, self, context, function_name, *args, **kwargs):
+        # AWS rejects a payload that is not JSON before running anything (400
+        # InvalidRequestContentException); LocalStack would hand it to the runtime.
+        payload = kwargs.get("payload")
+        if payload is not None:
+            raw = payload.read() if hasattr(payload, "read") else payload
+            if raw:
+                try:
+                    json.loads(raw)
+                except ValueError as exc:
+                    raise InvalidRequestContentException(
+                        f"Could not parse request body into json: Could not parse payload into json: {exc}",
+                        Type="User",
+                    ) from None
+            kwargs["payload"] = io.BytesIO(raw)
+        return fn(self, context, function_name, *args, **kwargs)
 
     @patch(LambdaProvider.update_function_configuration)
     def _update_function_configuration(fn, self, context, request):

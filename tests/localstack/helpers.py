@@ -1,0 +1,59 @@
+"""Small helpers for the LocalStack Lambda/API Gateway tests: zip handler source, create and wait."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+import uuid
+import zipfile
+
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+
+
+def zip_source(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, source in files.items():
+            zf.writestr(name, textwrap.dedent(source))
+    return buf.getvalue()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def ensure_role(iam) -> str:
+    name = "sagestack-test-lambda-role"
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
+
+
+def create_function(lam, iam, source: str | dict[str, str], *, name: str | None = None,
+                    handler: str = "handler.handler", runtime: str = "python3.12", **kwargs) -> str:
+    """Create a function from handler source (or a dict of files) and wait until it is Active."""
+    name = name or unique("fn")
+    files = source if isinstance(source, dict) else {"handler.py": source}
+    lam.create_function(
+        FunctionName=name,
+        Runtime=runtime,
+        Role=ensure_role(iam),
+        Handler=handler,
+        Code={"ZipFile": zip_source(files)},
+        **kwargs,
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    return name
+
+
+def invoke_json(lam, name: str, event: object = None, **kwargs) -> tuple[dict, object]:
+    response = lam.invoke(FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kwargs)
+    raw = response["Payload"].read()
+    return response, (json.loads(raw) if raw else None)
