@@ -220,6 +220,13 @@ def _json_number(value: float) -> str:
     return repr(value) if math.isfinite(value) else "null"
 
 
+def render_one_json(score: float, label: int | None) -> bytes:
+    """`render(JSON, ...)` for one prediction, without building arrays."""
+    if label is None:
+        return f'{{"predictions":[{{"score":{_json_number(score)}}}]}}'.encode()
+    return f'{{"predictions":[{{"score":{_json_number(score)},"predicted_label":{label}}}]}}'.encode()
+
+
 def render(media: str, scores: np.ndarray, labels: np.ndarray | None) -> bytes:
     if media == RECORDIO:
         return recordio.encode_predictions(scores, labels)

@@ -9,10 +9,46 @@ nothing on this path takes a lock.
 from __future__ import annotations
 
 import bisect
+import math
+import operator
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from training.artifact import LinearModel
+
+
+@dataclass(frozen=True)
+class RowScorer:
+    """Pure-Python scoring of one row: the single-row CSV fast path (no numpy call overhead).
+
+    Same arithmetic as `training.inference.score_matrix` (folded weights, 0.5 * (1 + tanh(z/2))
+    for logistic scores, `score > threshold` for the label); the tests check both agree. It
+    returns None whenever the numpy path must decide (non-finite values, overflow), so error
+    messages and edge cases stay the shared implementation's.
+    """
+
+    weights: tuple[float, ...]
+    bias: float
+    sigmoid: bool
+    threshold: float | None
+
+    @classmethod
+    def for_model(cls, model: LinearModel) -> RowScorer:
+        return cls(
+            tuple(model.effective_weights.tolist()),
+            model.effective_bias,
+            model.score_transform == "sigmoid",
+            model.threshold if model.predictor_type == "binary_classifier" else None,
+        )
+
+    def score(self, row: list[float]) -> tuple[float, int | None] | None:
+        z = sum(map(operator.mul, self.weights, row)) + self.bias
+        if not math.isfinite(z):
+            return None
+        score = 0.5 * (1.0 + math.tanh(0.5 * z)) if self.sigmoid else z
+        if self.threshold is None:
+            return score, None
+        return score, 1 if score > self.threshold else 0
 
 
 @dataclass(frozen=True)
@@ -20,6 +56,10 @@ class ServingVariant:
     name: str
     model: LinearModel
     weight: float
+    scorer: RowScorer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scorer", RowScorer.for_model(self.model))
 
 
 @dataclass(frozen=True)
