@@ -2,3 +2,5 @@
 they are re-exported here so every test directory can use them."""
 from tests.fixtures.stack import *  # noqa: F401,F403
 from tests.fixtures.localstack import *  # noqa: F401,F403
+from tests.fixtures.training import *  # noqa: F401,F403
+from tests.fixtures.sagemaker import *  # noqa: F401,F403

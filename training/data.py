@@ -170,8 +170,8 @@ def _parse_float(text: str, path: Path, line: int, column: int, name: str | None
 
 
 def _is_header(fields: Sequence[str]) -> bool:
-    first = fields[0].strip().strip('"').lower() if fields else ""
-    return first == "id" or (len(fields) > 1 and fields[1].strip().lower() == "diagnosis")
+    """A header row names at least one known column; data rows hold only numbers and M/B."""
+    return any(field.strip().strip('"') in COLUMN_NAMES for field in fields)
 
 
 def _header_mapping(fields: list[str], path: Path) -> tuple[list[int], list[int]]:
@@ -290,15 +290,32 @@ def _allocate(count: int, fractions: tuple[float, float, float]) -> list[int]:
     return sizes
 
 
+def _stratified_sizes(class_counts: list[int], fractions: tuple[float, float, float]) -> list[list[int]]:
+    """Rows per (class, split): proportional within each class, and split totals as close to
+    `fractions` of all rows as whole rows allow (e.g. 455/57/57 for 569 rows at 80/10/10)."""
+    targets = _allocate(sum(class_counts), fractions)
+    exact = [[count * f for f in fractions] for count in class_counts]
+    sizes = [[math.floor(e) for e in row] for row in exact]
+    assigned = [sum(row[k] for row in sizes) for k in range(3)]
+    for c, count in enumerate(class_counts):
+        remainder = [exact[c][k] - sizes[c][k] if fractions[k] > 0 else -math.inf for k in range(3)]
+        for _ in range(count - sum(sizes[c])):
+            k = max(range(3), key=lambda k: (fractions[k] > 0, targets[k] > assigned[k], remainder[k], -k))
+            sizes[c][k] += 1
+            assigned[k] += 1
+            remainder[k] = -1.0  # at most one extra row per split and class
+    return sizes
+
+
 def split_dataset(ds: Dataset, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = DEFAULT_SEED) -> Splits:
     """Stratified, seeded train/validation/test split (same seed and data -> same split)."""
     shares = _check_fractions(fractions)
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
-    for label in np.unique(ds.y):
-        members = np.flatnonzero(ds.y == label)
+    labels = np.unique(ds.y)
+    class_members = [np.flatnonzero(ds.y == label) for label in labels]
+    for members, sizes in zip(class_members, _stratified_sizes([m.size for m in class_members], shares), strict=True):
         members = members[rng.permutation(members.size)]
-        sizes = _allocate(members.size, shares)
         start = 0
         for k, size in enumerate(sizes):
             parts[k].append(members[start : start + size])

@@ -61,8 +61,18 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def score_matrix(model: LinearModel, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """Scores (probabilities for logistic classifiers) and predicted labels (None for regressors)."""
     matrix = _as_matrix(model, X)
-    raw = matrix @ model.effective_weights + model.effective_bias
-    if model.predictor_type != "binary_classifier":
+    with np.errstate(over="ignore", invalid="ignore"):
+        raw = matrix @ model.effective_weights + model.effective_bias
+    is_classifier = model.predictor_type == "binary_classifier"
+    # Finite but huge features can overflow: a classifier still has a score for +-inf, never for NaN.
+    broken = np.isnan(raw) if is_classifier else ~np.isfinite(raw)
+    if broken.any():
+        row = int(np.flatnonzero(broken)[0])
+        raise InferenceInputError(
+            f"Unable to evaluate payload provided: row {row + 1} overflows the model's arithmetic "
+            "(feature values far outside the training data). Please fix the input and try again."
+        )
+    if not is_classifier:
         return raw, None
     scores = _sigmoid(raw) if model.score_transform == "sigmoid" else raw
     labels = (scores > model.threshold).astype(np.int64)
