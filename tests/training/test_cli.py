@@ -97,3 +97,25 @@ def test_cross_validation_is_deterministic_and_validates_folds(wdbc_dataset):
         cross_validate(wdbc_dataset, DEFAULT_HYPERPARAMETERS, folds=1000)
     with pytest.raises(ValueError, match="binary_classifier"):
         cross_validate(wdbc_dataset, {"predictor_type": "regressor"})
+
+
+def test_progress_shows_epochs_in_place_on_a_terminal():
+    import io
+
+    from training.report import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    progress = Progress(stream=stream, total_steps=2)
+    progress.begin("Training")
+    progress.log("#quality_metric: host=algo-1, epoch=1, train objective_loss <loss>=0.5")
+    progress.log("#quality_metric: host=algo-1, epoch=2, train objective_loss <loss>=0.25")
+    progress.log("Selected model 3 of 32 (...)")
+    progress.done("ok")
+    text = stream.getvalue()
+    assert text.startswith("[1/2] Training ...\n")
+    assert "\r      epoch 2: train objective_loss 0.25" in text
+    assert "      Selected model 3 of 32 (...)\n" in text and text.rstrip().endswith("— ok")
