@@ -13,6 +13,13 @@ from typing import Any
 
 import httpx
 
+# The request of the 2018 AWS blog this kit reproduces (UCI wdbc id 8910251, diagnosis B).
+EXAMPLE_ROW = (
+    "13.49,22.3,86.91,561.0,0.08752,0.07698,0.04751,0.03384,0.1809,0.05718,0.2338,1.353,1.735,20.2,"
+    "0.004455,0.01382,0.02095,0.01184,0.01641,0.001956,15.15,31.82,99.0,698.8,0.1162,0.1711,0.2282,"
+    "0.1282,0.2871,0.06917"
+)
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -41,6 +41,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack-name", default="sagestack", help="prefix of every resource name (default %(default)s)")
 
 
+def _inputs(parser: argparse.ArgumentParser) -> None:
+    """Options that decide what the stack should be (deploy builds it, status compares with it)."""
+    parser.add_argument("--stage", default=None, help="API Gateway stage (default prod)")
+    parser.add_argument("--data", type=Path, default=None, help="a wdbc.data file to train on (default: the copy scikit-learn ships)")
+    parser.add_argument("--hyperparameter", "-H", action="append", metavar="NAME=VALUE", help="override one Linear Learner hyperparameter (repeatable)")
+    parser.add_argument("--training-instance-type", default=None, help="default ml.m5.large")
+    parser.add_argument("--endpoint-instance-type", default=None, help="default ml.m5.large")
+    parser.add_argument("--throttle-rate", type=float, default=None, help="usage plan requests/s (default 50)")
+    parser.add_argument("--throttle-burst", type=int, default=None, help="usage plan burst (default 100)")
+
+
 def _stack_config(args: argparse.Namespace) -> Any:
     from deploy.config import StackConfig
 
@@ -74,6 +85,7 @@ def _open_stack(args: argparse.Namespace, log: Callable[[str], None] = _log) -> 
 
 def _run(body: Callable[[], int]) -> int:
     """Turn the errors a user can cause into one line and exit code 1 (no traceback)."""
+    import httpx
     from botocore.exceptions import BotoCoreError, ClientError
 
     from deploy.config import ConfigError
@@ -95,6 +107,10 @@ def _run(body: Callable[[], int]) -> int:
         return 1
     except BotoCoreError as exc:
         _err(f"AWS call failed: {exc}")
+        return 1
+    except httpx.HTTPError as exc:
+        url = exc.request.url if getattr(exc, "_request", None) is not None else "the API"
+        _err(f"cannot reach {url}: {exc}; is the stack up (sagestack up) and outputs.json current?")
         return 1
 
 
@@ -161,14 +177,8 @@ def _confirm_billable(stack: Any, assume_yes: bool) -> bool:
 def deploy(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sagestack deploy", description="Create or update the whole stack (idempotent).")
     _common(parser)
+    _inputs(parser)
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before creating billable AWS resources")
-    parser.add_argument("--stage", default=None, help="API Gateway stage (default prod)")
-    parser.add_argument("--data", type=Path, default=None, help="a wdbc.data file to train on (default: the copy scikit-learn ships)")
-    parser.add_argument("--hyperparameter", "-H", action="append", metavar="NAME=VALUE", help="override one Linear Learner hyperparameter (repeatable)")
-    parser.add_argument("--training-instance-type", default=None)
-    parser.add_argument("--endpoint-instance-type", default=None)
-    parser.add_argument("--throttle-rate", type=float, default=None, help="usage plan requests/s (default 50)")
-    parser.add_argument("--throttle-burst", type=int, default=None, help="usage plan burst (default 100)")
     parser.add_argument("--json", action="store_true", help="print the outputs as JSON only")
     args = parser.parse_args(argv)
 
@@ -210,6 +220,7 @@ def destroy(argv: list[str]) -> int:
 def status(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sagestack status", description="Show each resource and whether it exists and matches the inputs.")
     _common(parser)
+    _inputs(parser)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--check", action="store_true", help="exit 3 unless every resource exists and matches")
     args = parser.parse_args(argv)
@@ -236,7 +247,9 @@ def status(argv: list[str]) -> int:
 def _test_split() -> tuple[list[list[float]], list[int]]:
     from training.data import prepare_channels, read_channel_csv
 
-    channels = prepare_channels(names.state_dir() / "data" / "seed-default")
+    from deploy.stack import channels_dir
+
+    channels = prepare_channels(channels_dir())
     features, labels = read_channel_csv(Path(channels["test"]))
     return features.tolist(), [int(v) for v in labels]
 
@@ -326,6 +339,16 @@ def _clear_local_state() -> None:
             names.outputs_path().unlink()
 
 
+def _prepare_inputs() -> None:
+    """Build what deploy hashes (data channels, Lambda zip) while the services boot."""
+    from deploy.packaging import build_package
+    from deploy.stack import channels_dir
+    from training.data import prepare_channels
+
+    prepare_channels(channels_dir())
+    build_package()
+
+
 def up(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sagestack up", description="Start LocalStack and the SageMaker emulator in the background, then deploy.")
     parser.add_argument("--no-deploy", action="store_true", help="only start the services")
@@ -338,7 +361,7 @@ def up(argv: list[str]) -> int:
         started = time.perf_counter()
         if background_status() is None:
             _clear_local_state()
-        record = start_background(log=_log)
+        record = start_background(log=_log, while_starting=None if args.no_deploy else _prepare_inputs)
         _log(
             f"embedded stack up in {time.perf_counter() - started:.1f} s: LocalStack http://{names.LOOPBACK}:{record['localstack_port']}, "
             f"SageMaker emulator http://{names.LOOPBACK}:{record['sagemaker_port']} (stop with `sagestack down`)"
@@ -373,7 +396,7 @@ def demo(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        from deploy.client import ApiClient
+        from deploy.client import EXAMPLE_ROW, ApiClient
         from deploy.embedded import background_status, stop_background
 
         was_running = background_status() is not None
@@ -395,14 +418,15 @@ def demo(argv: list[str]) -> int:
             _log(f"\n== 3/5 the test split through {outputs['invoke_url']}")
             features, labels = _test_split()
             ok = _report_test_split(client, features, labels)
-            _log("\n== 4/5 the original request, a batch and the verbose form")
-            first_row = ",".join(repr(v) for v in features[0])
+            _log("\n== 4/5 the 2018 example's request, a batch and the verbose form")
+            first_row = EXAMPLE_ROW
             for label, answer in (
-                ("original", client.predict(first_row)),
+                ("original", client.predict(EXAMPLE_ROW)),
                 ("batch of 3", client.predict([",".join(repr(v) for v in r) for r in features[:3]])),
-                ("verbose", client.predict(first_row, verbose=True)),
+                ("verbose", client.predict(EXAMPLE_ROW, verbose=True)),
             ):
                 print(f"  {label:<11} HTTP {answer.status} {json.dumps(answer.body)}")
+            ok = ok and answer.status == 200
             _log("\n== 5/5 what clients get wrong")
             no_key = ApiClient(outputs["invoke_url"], None).predict(first_row)
             print(f"  no API key   HTTP {no_key.status} {json.dumps(no_key.body)}")

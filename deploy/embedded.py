@@ -145,35 +145,48 @@ def background_status(state_dir: Path | None = None) -> dict[str, Any] | None:
     return record
 
 
-def start_background(timeout: float = 180.0, log: Any = print) -> dict[str, Any]:
-    """Start the supervisor detached and wait until both services are healthy; idempotent."""
+def start_background(timeout: float = 180.0, log: Any = print, while_starting: Any = None) -> dict[str, Any]:
+    """Start the supervisor detached and wait until both services are healthy; idempotent.
+
+    `while_starting` (a callable) runs in this process while the services boot, e.g. to
+    prepare the deploy's inputs: the boot is mostly waiting on other processes.
+    """
     state_dir = names.state_dir()
     current = background_status(state_dir)
     if current and current.get("ready"):
         log(f"embedded stack already running (supervisor pid {current['pid']}, LocalStack :{current['localstack_port']}, SageMaker :{current['sagemaker_port']})")
+        if while_starting is not None:
+            while_starting()
         return current
-    supervisor_file(state_dir).parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **_port_env(names.localstack_port(), names.sagemaker_port(), state_dir)}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(names.PROJECT_ROOT), env.get("PYTHONPATH")]))
-    with open(supervisor_log(state_dir), "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "deploy.embedded", "serve"],
-            env=env,
-            cwd=str(names.PROJECT_ROOT),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives this command and the terminal
-        )
+    proc = None
+    if current is None:  # else another `up` is starting it right now: wait for that one
+        supervisor_file(state_dir).parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **_port_env(names.localstack_port(), names.sagemaker_port(), state_dir)}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(names.PROJECT_ROOT), env.get("PYTHONPATH")]))
+        with open(supervisor_log(state_dir), "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "deploy.embedded", "serve"],
+                env=env,
+                cwd=str(names.PROJECT_ROOT),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives this command and the terminal
+            )
+    if while_starting is not None:
+        while_starting()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = background_status(state_dir)
-        if record and record.get("pid") == proc.pid and record.get("ready"):
+        if record and record.get("ready") and (proc is None or record.get("pid") == proc.pid):
             return record
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise EmbeddedError(f"the embedded stack did not start (exit {proc.returncode}); last lines of {supervisor_log(state_dir)}:\n{_tail(supervisor_log(state_dir))}")
+        if proc is None and record is None:
+            raise EmbeddedError(f"the embedded stack another command was starting has stopped; see {supervisor_log(state_dir)}")
         time.sleep(0.05)
-    proc.terminate()
+    if proc is not None:
+        proc.terminate()
     raise EmbeddedError(f"the embedded stack was not ready within {timeout:.0f} s; see {supervisor_log(state_dir)}")
 
 

@@ -1,14 +1,18 @@
 """The Linear Learner training/inference image for a region.
 
-Prefers the sagemaker SDK's own table (`sagemaker.core.image_uris.retrieve`, from the optional
-`sdk` extra: sagemaker-core) so new regions arrive with an SDK upgrade. Without the SDK, a
-built-in copy of AWS's "Docker Registry Paths and Example Code" table for linear-learner:1
-answers. The result is cached: importing sagemaker-core costs about a second.
+Prefers the sagemaker SDK's own table (sagemaker-core, the optional `sdk` extra, the data
+behind `sagemaker.core.image_uris.retrieve`) so new regions arrive with an SDK upgrade.
+Without the SDK, a built-in copy of AWS's "Docker Registry Paths and Example Code" table for
+linear-learner:1 answers. Importing the SDK costs over a second, a tenth of the kit's
+up-to-first-prediction budget, so the table is read without importing it where possible.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
+import json
+from pathlib import Path
 
 ALGORITHM = "linear-learner"
 IMAGE_TAG = "1"
@@ -68,14 +72,46 @@ def builtin_image_uri(region: str) -> str:
     return f"{account}.dkr.ecr.{region}.{suffix}/{ALGORITHM}:{IMAGE_TAG}"
 
 
+def _sdk_registry_accounts() -> dict[str, str] | None:
+    """The installed SDK's own linear-learner registry table, read without importing the SDK.
+
+    `import sagemaker` takes over a second; the table is a JSON file in sagemaker-core
+    (`sagemaker/core/image_uri_config/linear-learner.json`), found through the import system
+    without executing the package. None when the SDK or the file is absent.
+    """
+    try:
+        spec = importlib.util.find_spec("sagemaker")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location) / "core" / "image_uri_config" / f"{ALGORITHM}.json"
+        try:
+            config = json.loads(path.read_text())
+            registries = config["versions"][IMAGE_TAG]["registries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return {str(k): str(v) for k, v in registries.items()}
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def linear_learner_image_uri(region: str) -> str:
-    """The linear-learner:1 image URI for `region`, from the sagemaker SDK when importable."""
+    """The linear-learner:1 image URI for `region`: the sagemaker SDK's table when installed, else the built-in one.
+
+    Commercial, China and GovCloud regions are answered from the SDK's table file directly;
+    other partitions (ISO regions, other DNS suffixes) go through `image_uris.retrieve`.
+    """
+    accounts = _sdk_registry_accounts()
+    if accounts is None:
+        return builtin_image_uri(region)
+    if region in accounts and not region.startswith("us-iso"):
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return f"{accounts[region]}.dkr.ecr.{region}.{suffix}/{ALGORITHM}:{IMAGE_TAG}"
     try:
-        from sagemaker.core import image_uris  # optional `sdk` extra
+        from sagemaker.core import image_uris  # optional `sdk` extra; slow import, rare path
     except ImportError:
         return builtin_image_uri(region)
     try:
         return str(image_uris.retrieve(ALGORITHM, region, version=IMAGE_TAG))
     except ValueError:
-        return builtin_image_uri(region)  # the table may know a region the installed SDK does not
+        return builtin_image_uri(region)  # the built-in table may know a region the installed SDK does not

@@ -40,6 +40,11 @@ class DeployError(RuntimeError):
     """A deploy step that cannot succeed; the message says which resource and what to do."""
 
 
+def channels_dir(seed: int | None = None) -> Path:
+    """Where the data channels of a split seed are prepared (None: training.data's default seed)."""
+    return fixed.state_dir() / "data" / f"seed-{'default' if seed is None else seed}"
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -166,7 +171,7 @@ class Stack:
             kwargs: dict[str, Any] = {}
             if self.config.data_seed is not None:
                 kwargs["seed"] = self.config.data_seed
-            out_dir = fixed.state_dir() / "data" / f"seed-{kwargs.get('seed', 'default')}"
+            out_dir = channels_dir(self.config.data_seed)
             if self.config.data_source is not None:
                 kwargs["source"] = self.config.data_source
             channels = {k: Path(v) for k, v in prepare_channels(out_dir, **kwargs).items()}
@@ -542,6 +547,18 @@ class Stack:
         if not found or found[0].get("retentionInDays") != LOG_RETENTION_DAYS:
             logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
+    def _wait_function(self, field: str, wanted: str) -> None:
+        """Wait for the function's State/LastUpdateStatus (botocore's waiters poll once a second at best)."""
+
+        def describe() -> tuple[str, str]:
+            config = self.client("lambda").get_function_configuration(FunctionName=self.names.function)
+            return str(config.get(field) or wanted), str(config.get("StateReason") or config.get("LastUpdateStatusReason") or "")
+
+        try:
+            wait_for(describe, what=f"function {self.names.function}", done={wanted}, failed={"Failed", "Inactive"}, timeout_s=300, log=lambda line: None, first_interval_s=0.05, max_interval_s=5.0)
+        except WaitFailed as exc:
+            raise DeployError(f"{exc}; fix the cause and re-run deploy") from None
+
     def _function_settings(self, role_arn: str) -> dict[str, Any]:
         return {
             "Runtime": self.config.lambda_runtime,
@@ -577,17 +594,17 @@ class Stack:
                 "creating the function",
             )
             self.log(f"  created function {self.names.function} ({self.config.lambda_runtime})")
-            lam.get_waiter("function_active_v2").wait(FunctionName=self.names.function, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+            self._wait_function("State", "Active")
             return str(created["FunctionArn"])
         current = existing["Configuration"]
         if current.get("CodeSha256") != desired.package.code_sha256:
             lam.update_function_code(FunctionName=self.names.function, ZipFile=desired.package.zip_bytes)
-            lam.get_waiter("function_updated_v2").wait(FunctionName=self.names.function, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+            self._wait_function("LastUpdateStatus", "Successful")
             self.log(f"  updated code of function {self.names.function}")
         diffs = self._function_mismatches(current, wanted)
         if diffs:
             self._retry_while_role_propagates(lambda: lam.update_function_configuration(FunctionName=self.names.function, **wanted), "updating the function")
-            lam.get_waiter("function_updated_v2").wait(FunctionName=self.names.function, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+            self._wait_function("LastUpdateStatus", "Successful")
             self.log(f"  updated function {self.names.function}: {', '.join(diffs)}")
         return str(current["FunctionArn"])
 

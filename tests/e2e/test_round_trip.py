@@ -45,10 +45,10 @@ def test_batch_and_verbose_forms(sagestack_client):
 def test_test_split_accuracy_through_the_api(sagestack_stack, sagestack_client):
     from training.data import prepare_channels, read_channel_csv
 
-    with sagestack_stack.env():
-        from deploy import names
+    from deploy.stack import channels_dir
 
-        channels = prepare_channels(names.state_dir() / "data" / "seed-default")
+    with sagestack_stack.env():
+        channels = prepare_channels(channels_dir())
     features, labels = read_channel_csv(Path(channels["test"]))
     answer = sagestack_client.predict([",".join(repr(v) for v in row) for row in features.tolist()])
     assert answer.status == 200

@@ -1,0 +1,158 @@
+"""The whole stack: `make up` to the first correct prediction, and REST round trips under load.
+
+1. Cold start: `sagestack up` (LocalStack + emulator + deploy, venvs already built) on free
+   ports with a fresh state dir, then the original request until it answers "B"; timed by
+   phase. Target: under 10 s.
+2. Round trips through API Gateway -> Lambda -> emulator at 1/4/8 concurrent clients, against
+   two baselines measured in the same run on the same stack: the emulator's InvokeEndpoint
+   called directly (the floor of the chain) and LocalStack's gateway answering its health
+   route (the cost of the gateway alone). Bounded in count and time; loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from deploy.client import EXAMPLE_ROW
+from deploy.pytest_plugin import _free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ORIGINAL_ROW = EXAMPLE_ROW
+REQUESTS_PER_LEVEL = int(os.environ.get("BENCH_STACK_REQUESTS", "300"))
+TIME_LIMIT_S = float(os.environ.get("BENCH_STACK_SECONDS", "20"))
+
+
+def _sagestack(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "deploy.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def cold_start(env: dict[str, str], state_dir: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    result = _sagestack(["up"], env)
+    up_done = time.perf_counter()
+    if result.returncode != 0:
+        raise RuntimeError(f"sagestack up failed:\n{result.stdout}\n{result.stderr}")
+    outputs = json.loads((state_dir / "outputs.json").read_text())
+    body = json.dumps({"data": ORIGINAL_ROW})
+    with httpx.Client(timeout=30) as client:
+        while True:
+            response = client.post(outputs["invoke_url"], content=body, headers={"x-api-key": outputs["api_key"], "Content-Type": "application/json"})
+            if response.status_code == 200 and response.json() == "B":
+                break
+            if time.perf_counter() - started > 120:
+                raise RuntimeError(f"no correct prediction within 120 s: {response.status_code} {response.text}")
+            time.sleep(0.05)
+    first = time.perf_counter()
+    phases = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("embedded stack up in "):
+            phases["services up"] = float(line.split()[4])
+        if line.startswith("stack 'sagestack' ready in "):
+            phases["deploy"] = float(line.split()[4])
+    return {**phases, "sagestack up (command)": up_done - started, "first prediction": first - up_done, "total: up -> first correct prediction": first - started}
+
+
+def load(label: str, call: Callable[[httpx.Client], bool], concurrency: int) -> dict[str, object]:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    remaining = [REQUESTS_PER_LEVEL]
+    deadline = time.perf_counter() + TIME_LIMIT_S
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30) as client:
+            call(client)  # warm the connection
+            while time.perf_counter() < deadline:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                started = time.perf_counter()
+                ok = call(client)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed * 1000)
+                    errors += not ok
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "path": label,
+        "conc": concurrency,
+        "n": len(ordered),
+        "req/s": len(ordered) / wall if wall else 0.0,
+        "p50 ms": statistics.median(ordered) if ordered else float("nan"),
+        "p99 ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan"),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
+        state_dir = Path(tmp)
+        env = {
+            **os.environ,
+            "SAGESTACK_LOCALSTACK_PORT": str(_free_port()),
+            "SAGESTACK_SAGEMAKER_PORT": str(_free_port()),
+            "SAGESTACK_STATE_DIR": str(state_dir),
+        }
+        try:
+            phases = cold_start(env, state_dir)
+            print("\ncold start (venvs present, fresh state):")
+            for name, seconds in phases.items():
+                print(f"  {name:<40} {seconds:6.2f} s")
+            outputs = json.loads((state_dir / "outputs.json").read_text())
+            rest_body = json.dumps({"data": ORIGINAL_ROW}).encode()
+            rest_headers = {"x-api-key": outputs["api_key"], "Content-Type": "application/json"}
+            emulator = f"http://127.0.0.1:{env['SAGESTACK_SAGEMAKER_PORT']}/endpoints/{outputs['endpoint_name']}/invocations"
+            health = f"http://127.0.0.1:{env['SAGESTACK_LOCALSTACK_PORT']}/_localstack/health"
+
+            def rest(client: httpx.Client) -> bool:
+                response = client.post(outputs["invoke_url"], content=rest_body, headers=rest_headers)
+                return response.status_code == 200 and response.content == b'"B"'
+
+            def invoke_direct(client: httpx.Client) -> bool:
+                response = client.post(emulator, content=ORIGINAL_ROW.encode(), headers={"Content-Type": "text/csv", "Accept": "application/json"})
+                return response.status_code == 200
+
+            def gateway_only(client: httpx.Client) -> bool:
+                return client.get(health).status_code == 200
+
+            rows = []
+            for concurrency in (1, 4, 8):
+                rows.append(load("REST API -> Lambda -> emulator", rest, concurrency))
+                rows.append(load("baseline: emulator InvokeEndpoint", invoke_direct, concurrency))
+                rows.append(load("baseline: LocalStack gateway only", gateway_only, concurrency))
+            print(f"\nround trips (<= {REQUESTS_PER_LEVEL} requests or {TIME_LIMIT_S:.0f} s per row, keep-alive clients):")
+            print(f"  {'path':<36} {'conc':>4} {'n':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+            for row in rows:
+                print(f"  {row['path']:<36} {row['conc']:>4} {row['n']:>5} {row['req/s']:>8.1f} {row['p50 ms']:>8.1f} {row['p99 ms']:>8.1f} {row['errors']:>6}")
+            by = {(r["path"], r["conc"]): r for r in rows}
+            for concurrency in (1, 4, 8):
+                full = by[("REST API -> Lambda -> emulator", concurrency)]
+                direct = by[("baseline: emulator InvokeEndpoint", concurrency)]
+                print(f"  conc {concurrency}: the full chain runs at {full['req/s'] / direct['req/s']:.2f}x the emulator's direct throughput")
+        finally:
+            _sagestack(["down"], env)
+
+
+if __name__ == "__main__":
+    main()
