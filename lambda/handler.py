@@ -37,10 +37,21 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 LOGGER = logging.getLogger("sagestack.handler")
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+_LEVEL = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").strip().upper())
+LOGGER.setLevel(_LEVEL if isinstance(_LEVEL, int) else logging.INFO)  # a bad LOG_LEVEL must not break the import
 
-FEATURE_COUNT = int(os.environ.get("FEATURE_COUNT", "30"))
-MAX_ROWS = int(os.environ.get("MAX_ROWS", "1000"))
+
+def _int_setting(name: str, default: int) -> int:
+    """A positive integer from the function's environment; a bad value falls back to the default."""
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+FEATURE_COUNT = _int_setting("FEATURE_COUNT", 30)
+MAX_ROWS = _int_setting("MAX_ROWS", 1000)
 # Linear Learner's binary_classifier labels: 1 is the positive class, malignant.
 LABELS = {0: "B", 1: "M"}
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -49,8 +60,8 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 # Short connect timeout so an absent endpoint host fails fast; the read timeout stays under
 # API Gateway's 29 s integration limit so the client gets our message, not a gateway timeout.
 _CLIENT_CONFIG = Config(
-    connect_timeout=float(os.environ.get("SAGEMAKER_CONNECT_TIMEOUT", "3")),
-    read_timeout=float(os.environ.get("SAGEMAKER_READ_TIMEOUT", "25")),
+    connect_timeout=_int_setting("SAGEMAKER_CONNECT_TIMEOUT", 3),
+    read_timeout=_int_setting("SAGEMAKER_READ_TIMEOUT", 25),
     retries={"mode": "standard", "max_attempts": 3},
 )
 

@@ -113,5 +113,6 @@ def test_unmodified_aws_cli_reads_the_kit_config(isolated):
 def test_plain_boto3_with_the_exported_environment(isolated, monkeypatch):
     for key, value in local_environment().items():
         monkeypatch.setenv(key, value)
-    assert boto3.client("sagemaker-runtime").meta.endpoint_url == "http://127.0.0.1:5392"
-    assert boto3.client("apigateway").meta.endpoint_url == "http://127.0.0.1:5391"
+    session = boto3.Session()  # a new session reads the environment (boto3.client reuses an older default one)
+    assert session.client("sagemaker-runtime").meta.endpoint_url == "http://127.0.0.1:5392"
+    assert session.client("apigateway").meta.endpoint_url == "http://127.0.0.1:5391"

@@ -299,3 +299,12 @@ def test_arbitrary_body_text_never_crashes(handler_module, body):
         answer = handler_module.lambda_handler(proxy_event(body), None)
     assert answer["statusCode"] in {400, 502, 503}
     assert json.loads(answer["body"])["message"]
+
+
+def test_bad_settings_in_the_environment_do_not_break_the_import(monkeypatch, handler_module):
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    monkeypatch.setenv("MAX_ROWS", "lots")
+    monkeypatch.setenv("SAGEMAKER_READ_TIMEOUT", "-1")
+    handler = load_handler("sagestack_lambda_handler_bad_settings")
+    assert handler.MAX_ROWS == 1000 and handler.FEATURE_COUNT == 30
+    assert handler.lambda_handler({"data": "1"}, None)["statusCode"] == 400
