@@ -112,6 +112,8 @@ def _proxy_payload(event: dict[str, Any]) -> Any:
         raise _bad_request("request body must be a JSON text")
     try:
         return json.loads(body)
+    except RecursionError:
+        raise _bad_request("request body nests too deeply; send a flat JSON object like {\"data\": \"...\"}") from None
     except ValueError as exc:
         raise _bad_request(
             f'request body is not valid JSON ({exc.args[0] if exc.args else exc}); '
@@ -149,7 +151,10 @@ def _number(value: Any, where: str) -> float:
         except ValueError:
             raise _bad_request(f"{where} is {text[:40]!r}, not a number") from None
     else:
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise _bad_request(f"{where} is too large to be a feature value") from None
     if not math.isfinite(number):
         raise _bad_request(f"{where} is {number}; NaN and infinity are not valid feature values")
     return number

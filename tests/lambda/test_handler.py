@@ -153,6 +153,8 @@ BAD_BODIES = {
     "too many rows": (json.dumps({"data": [ORIGINAL_ROW] * 1001}), "at most 1000 rows"),
     "bad row in batch": (json.dumps({"data": [ORIGINAL_ROW, "1,2"]}), "row 2 has 2 values"),
     "object row": (json.dumps({"data": [{"a": 1}]}), "row 1 must be a string"),
+    "deep nesting": ('{"data": ' + "[" * 100000 + "]" * 100000 + "}", "nests too deeply"),
+    "huge integer": ('{"data": [' + ",".join(["1" + "0" * 400] + ["1"] * 29) + "]}", "too large"),
     "multi-line string": (json.dumps({"data": ORIGINAL_ROW + "\n" + ORIGINAL_ROW}), "several lines"),
 }
 
