@@ -119,10 +119,15 @@ class LocalStackProcess:
                 "DNS_ADDRESS": "0",  # no DNS server on :53 of all interfaces
                 "DEBUG": "0",
                 "LS_LOG": "warn",  # per-request INFO lines cost CPU on the hot path
+                "IN_MEMORY_CLIENT": "1",  # LocalStack-internal calls (API Gateway -> Lambda, logs) skip HTTP
                 "SERVICES": ",".join(self.services),
+                # eager: load every service before reporting ready (slower start); otherwise the
+                # plugin loads them in the background right after the gateway is up
                 "EAGER_SERVICE_LOADING": "1" if self.eager else "0",
+                "SAGESTACK_WARM_SERVICES": "" if self.eager else ",".join(self.services),
                 "LAMBDA_RUNTIME_EXECUTOR": "local",
                 "SAGESTACK_LAMBDA_RUNTIME_LIBS": str(runtime_venv.lambda_libs_dir()),
+                "SAGESTACK_SERVICE_CATALOG_DIR": str(runtime_venv.catalog_dir()),
                 "SAGESTACK_LAMBDA_WORK_DIR": str(rt / "lambda"),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -185,7 +190,7 @@ class LocalStackProcess:
             last = self.health()
             if last is not None:
                 states = last.get("services", {})
-                wanted = {"running"} if self.eager else {"running", "available"}
+                wanted = {"running"} if self.eager else {"running", "available", "starting"}
                 if all(states.get(s) in wanted for s in self.services):
                     return last
             time.sleep(0.05)

@@ -199,7 +199,8 @@ def test_localstack_image_is_configured_like_the_host_launcher(tmp_path):
                 key, _, value = token.partition("=")
                 image_env[key] = value
     same = ("OVERRIDE_IN_DOCKER", "SKIP_SSL_CERT_DOWNLOAD", "DISABLE_EVENTS", "DNS_ADDRESS", "DEBUG", "LS_LOG",
-            "SERVICES", "EAGER_SERVICE_LOADING", "LAMBDA_RUNTIME_EXECUTOR", "PYTHONUNBUFFERED")
+            "SERVICES", "EAGER_SERVICE_LOADING", "LAMBDA_RUNTIME_EXECUTOR", "PYTHONUNBUFFERED",
+            "IN_MEMORY_CLIENT", "SAGESTACK_WARM_SERVICES")
     for key in same:
         assert image_env.get(key) == host_env[key], key
     paths = ("FILESYSTEM_ROOT", "LOCALSTACK_VOLUME_DIR", "TMPDIR", "XDG_CACHE_HOME", "CONFIG_DIR",

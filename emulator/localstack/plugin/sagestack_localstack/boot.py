@@ -6,6 +6,11 @@ Why a wrapper instead of `python -m localstack.runtime.main`:
   `TCP4ServerEndpoint` so that an endpoint created without an interface gets the GATEWAY_LISTEN
   host (127.0.0.1 by default) before LocalStack builds its server.
 - The TLS cert LocalStack insists on is generated here (tls.py), so nothing is downloaded.
+- LocalStack's service catalog (an index of every botocore service spec, built by loading
+  ~400 JSON models: a third of start-up on 2 cores) is built once into a directory shared by
+  every state dir (SAGESTACK_SERVICE_CATALOG_DIR, inside LocalStack's venv) and linked into
+  this instance's cache dir, where LocalStack looks for it.
+  `python -m sagestack_localstack.boot --build-catalog DIR` builds it at venv-creation time.
 """
 
 from __future__ import annotations
@@ -34,7 +39,41 @@ def force_listen_interface(host: str) -> None:
     endpoints.TCP4ServerEndpoint = LoopbackTCP4ServerEndpoint
 
 
+def shared_catalog(directory: Path) -> Path:
+    """The prebuilt service catalog for this LocalStack+botocore version in `directory` (built if missing)."""
+    from localstack.aws.spec import _get_catalog_filename, build_service_index_cache
+
+    path = directory / _get_catalog_filename()
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        build_service_index_cache(str(tmp))
+        os.replace(tmp, path)
+    return path
+
+
+def link_service_catalog() -> None:
+    shared_dir = os.environ.get("SAGESTACK_SERVICE_CATALOG_DIR")
+    if not shared_dir:
+        return
+    from localstack import config
+
+    try:
+        shared = shared_catalog(Path(shared_dir))
+        cache = Path(config.dirs.cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        link = cache / shared.name
+        if not link.exists():
+            link.symlink_to(shared)
+    except OSError as exc:  # LocalStack then builds its own copy: slower, still correct
+        print(f"sagestack: could not use the shared service catalog: {exc}", file=sys.stderr)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--build-catalog"]:
+        print(shared_catalog(Path(sys.argv[2])))
+        return
+    link_service_catalog()
     cert_path = os.environ.get("CUSTOM_SSL_CERT_PATH")
     if cert_path:
         from sagestack_localstack.tls import ensure_certificate
