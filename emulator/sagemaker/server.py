@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -134,8 +135,19 @@ def serve(config: EmulatorConfig, log_level: str = "warning") -> int:
         file=sys.stderr,
         flush=True,
     )
-    server.run(sockets=[sock])
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, restores the previous handlers and
+    # re-raises the signal; with this handler that becomes a clean exit (status 0).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
+    try:
+        server.run(sockets=[sock])
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if server.started else 1
     return 0 if server.started else 1
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
