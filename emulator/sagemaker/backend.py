@@ -77,6 +77,7 @@ class SageMakerBackend:
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sagemaker-endpoint")
         self.trainer: Any = None  # set by the app: training_runner.TrainingSupervisor
         self._closed = False
+        self._closing = threading.Event()  # wakes workers waiting out a transition delay
 
     # --- persistence -------------------------------------------------------------------------
 
@@ -115,7 +116,14 @@ class SageMakerBackend:
 
     def close(self) -> None:
         self._closed = True
+        self._closing.set()
         self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait out a transition delay; False if the emulator is shutting down meanwhile."""
+        if seconds > 0:
+            self._closing.wait(seconds)
+        return not self._closed
 
     def _submit(self, fn: Callable[..., None], *args: Any) -> None:
         if not self._closed:
@@ -481,7 +489,8 @@ class SageMakerBackend:
             self._drop_tags_locked(endpoint["EndpointArn"])
 
     def _finish_delete(self, name: str, generation: int) -> None:
-        time.sleep(self.config.transition_delay)
+        if not self._pause(self.config.transition_delay):
+            return  # Deleting is persisted: recover() finishes it at the next start
         with self.lock:
             endpoint = self.records[ENDPOINT].get(name)
             if endpoint is not None and endpoint.get("_generation") == generation:
@@ -559,9 +568,8 @@ class SageMakerBackend:
         except Exception as exc:  # never leave an endpoint stuck in Creating
             log.exception("loading models for endpoint %s failed", name)
             failure = f"Failed to load the model for the endpoint: {type(exc).__name__}: {exc}"
-        remaining = self.config.transition_delay - (time.monotonic() - started)
-        if remaining > 0:
-            time.sleep(remaining)
+        if not self._pause(self.config.transition_delay - (time.monotonic() - started)):
+            return  # Creating/Updating is persisted: recover() resumes it at the next start
         with self.lock:
             endpoint = self.records[ENDPOINT].get(name)
             if endpoint is None or endpoint.get("_generation") != generation:
