@@ -206,15 +206,17 @@ class Stack:
         data_uris = self._ensure_channels(desired)
         sagemaker_role = self._ensure_role(self.names.sagemaker_role, "sagemaker.amazonaws.com", SAGEMAKER_POLICY_NAME, sagemaker_policy(self.names, self.target.partition, desired.image_uri))
         lambda_role = self._ensure_role(self.names.lambda_role, "lambda.amazonaws.com", LAMBDA_POLICY_NAME, lambda_policy(self.names, self.target.partition))
-        job_name, model_data = self._ensure_training_job(desired, sagemaker_role, data_uris)
-        model_name = self._ensure_model(desired, sagemaker_role, model_data)
-        config_name = self._ensure_endpoint_config(desired, model_name)
-        self._start_endpoint(config_name)
-        # The endpoint comes up while the Lambda and API are built (minutes on AWS).
+        job_name = self._start_training_job(desired, sagemaker_role, data_uris)
+        # The function and the API do not depend on the model: build them while the job trains
+        # (minutes on AWS, about a second on the emulator).
         self._ensure_log_group()
         function_arn = self._ensure_function(desired, lambda_role)
         api_id = self._ensure_rest_api(function_arn)
         key_id, key_value = self._ensure_usage_plan_and_key(api_id)
+        model_data = self._await_training_job(job_name)
+        model_name = self._ensure_model(desired, sagemaker_role, model_data)
+        config_name = self._ensure_endpoint_config(desired, model_name)
+        self._start_endpoint(config_name)
         self._wait_endpoint(config_name)
         self._remove_stale_endpoint_configs_and_models(config_name, model_name)
         outputs = Outputs(
@@ -366,7 +368,8 @@ class Stack:
                 return False
             raise
 
-    def _ensure_training_job(self, desired: Desired, role_arn: str, data_uris: dict[str, str]) -> tuple[str, str]:
+    def _start_training_job(self, desired: Desired, role_arn: str, data_uris: dict[str, str]) -> str:
+        """Reuse the job for these inputs (completed with its artifact, or running) or start one; returns its name."""
         sm = self.client("sagemaker")
         next_attempt, job = self._find_training_job(desired)
         if job is None:
@@ -394,6 +397,11 @@ class Stack:
             self.log(f"  started training job {name} ({desired.image_uri}, {self.config.training_instance_type})")
         else:
             name = job["TrainingJobName"]
+        return str(name)
+
+    def _await_training_job(self, name: str) -> str:
+        """Wait for the job to complete; returns its model artifact's S3 URI."""
+        sm = self.client("sagemaker")
 
         def describe() -> tuple[str, str]:
             current = sm.describe_training_job(TrainingJobName=name)
@@ -406,7 +414,7 @@ class Stack:
         artifact = sm.describe_training_job(TrainingJobName=name).get("ModelArtifacts", {}).get("S3ModelArtifacts")
         if not artifact:
             artifact = f"s3://{self.names.bucket}/{self.names.output_prefix}/{name}/output/model.tar.gz"
-        return name, artifact
+        return str(artifact)
 
     def _ensure_model(self, desired: Desired, role_arn: str, model_data: str) -> str:
         sm = self.client("sagemaker")
