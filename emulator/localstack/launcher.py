@@ -199,8 +199,13 @@ class LocalStackProcess:
             f"(last health: {last}); see {self.log_path}:\n{self._log_tail()}"
         )
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop LocalStack and every process in its group; wait until the port is free."""
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop LocalStack and every process in its group; wait until the port is free.
+
+        SIGTERM first (LocalStack stops its services and Lambda workers), SIGKILL to the whole
+        group after `timeout` s: LocalStack's Lambda event pollers can hold a graceful shutdown
+        for several seconds, and nothing here persists state that a hard stop could lose.
+        """
         pid = self._pid
         if pid is None:
             return

@@ -5,9 +5,13 @@ Profiling the invoke path (py-spy, 2 cores) showed that after each invocation Lo
    itself, which then writes SQLite (about a fifth of the server's CPU), and
 2. sends one PutLogEvents per invocation, again through HTTP to itself.
 
-Both still happen here, batched: metric counts are summed per function and published once a
-second (CloudWatch metrics have 1-minute resolution anyway), and the log handler sends every
-queued invocation's lines for a stream in one PutLogEvents. Functions' logs and the
+3. (API Gateway AWS_PROXY) calls Lambda through an internal AWS client that re-enters the
+   whole protocol stack; `direct_call_lambda` hands the event to the Lambda service instead.
+
+1 and 2 still happen here, batched: metric counts are summed per function and published once a
+second (CloudWatch metrics have 1-minute resolution anyway), and the log handler gathers for
+0.2 s and then sends every queued invocation's lines for a stream in one PutLogEvents (on AWS,
+logs also reach CloudWatch Logs after a short delay). Functions' logs and the
 `AWS/Lambda` Invocations/Errors metrics end up the same, just in fewer calls.
 Installed by the on_infra_start hook only when LAMBDA_RUNTIME_EXECUTOR=local.
 """
@@ -22,6 +26,8 @@ import time
 
 LOG = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
+# after the first queued log item, gather for this long before sending (fewer, larger calls)
+LOG_GATHER_SECONDS = 0.2
 # PutLogEvents limits: 10,000 events and 1,048,576 bytes (26 bytes overhead per event) per call
 MAX_EVENTS_PER_CALL = 5000
 MAX_BYTES_PER_CALL = 800_000
@@ -80,7 +86,10 @@ def batched_run_log_loop(self, *args, **kwargs) -> None:
         region_name=self.region, role_arn=self.role_arn, service_principal=ServicePrincipal.lambda_
     ).logs
     while not self._shutdown_event.is_set():
-        items = _drain(self.log_queue, self.log_queue.get())
+        first = self.log_queue.get()
+        if first is not QUEUE_SHUTDOWN:
+            self._shutdown_event.wait(LOG_GATHER_SECONDS)
+        items = _drain(self.log_queue, first)
         by_stream: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
         shutdown = False
         for item in items:
@@ -130,6 +139,56 @@ def _put(logs_client, group: str, stream: str, events: list[dict]) -> None:
         LOG.warning("Error saving logs to group %s: %s", group, exc)
 
 
+def direct_call_lambda(original):
+    """API Gateway AWS_PROXY -> Lambda without re-entering LocalStack's AWS protocol stack.
+
+    LocalStack's integration calls Lambda through an internal boto3 client: serialize to the
+    Lambda wire format, route, parse, dispatch to the provider, serialize the response, parse
+    it again. Here the integration hands the event straight to the Lambda service the provider
+    itself uses; errors come back as the same ClientError (code, status) the client would
+    raise, so API Gateway's 500/502 handling is unchanged. Anything unusual (an ARN we can't
+    split, a role to assume) takes the original path.
+    """
+    import uuid
+
+    from botocore.exceptions import ClientError
+    from localstack.aws.api import ServiceException
+    from localstack.services.lambda_.api_utils import function_locators_from_arn
+    from localstack.services.lambda_.invocation.lambda_models import InvocationType
+    from localstack.services.plugins import SERVICE_PLUGINS
+
+    def call_lambda(function_arn: str, event: bytes, source_arn: str, credentials: str | None = None) -> bytes:
+        try:
+            function_name, qualifier, account, region = function_locators_from_arn(function_arn)
+        except Exception:
+            function_name = None
+        if credentials or not (function_name and account and region):
+            return original(function_arn=function_arn, event=event, source_arn=source_arn, credentials=credentials)
+        lambda_service = SERVICE_PLUGINS.require("lambda").lifecycle_hook.lambda_service
+        try:
+            result = lambda_service.invoke(
+                function_name=function_name,
+                qualifier=qualifier,
+                region=region,
+                account_id=account,
+                invocation_type=InvocationType.RequestResponse,
+                client_context=None,
+                request_id=str(uuid.uuid4()),
+                trace_context={},
+                payload=event,
+                user_agent=None,
+            )
+        except ServiceException as exc:
+            raise ClientError(
+                {"Error": {"Code": exc.code, "Message": exc.message},
+                 "ResponseMetadata": {"HTTPStatusCode": exc.status_code}},
+                "Invoke",
+            ) from exc
+        return result.payload or b""
+
+    return call_lambda
+
+
 def install() -> None:
     from localstack.services.lambda_.invocation import logs as logs_module
     from localstack.services.lambda_.invocation import version_manager
@@ -151,3 +210,7 @@ def install() -> None:
         "Errors", function_name, account_id, region_name
     )
     logs_module.LogHandler.run_log_loop = batched_run_log_loop
+
+    from localstack.services.apigateway.next_gen.execute_api.integrations.aws import RestApiAwsProxyIntegration
+
+    RestApiAwsProxyIntegration.call_lambda = staticmethod(direct_call_lambda(RestApiAwsProxyIntegration.call_lambda))
