@@ -312,3 +312,29 @@ def test_large_payload_round_trip(lam, iam):
     event = {"data": "x" * 2_000_000}
     response = lam.invoke(FunctionName=name, Payload=json.dumps(event))
     assert json.loads(response["Payload"].read()) == event
+
+
+def test_invoke_without_payload_and_none_result(lam, iam):
+    name = create_function(lam, iam, "def handler(event, context):\n    return None if event == {} else event\n")
+    response = lam.invoke(FunctionName=name)
+    assert response["StatusCode"] == 200 and "FunctionError" not in response
+    assert response["Payload"].read() == b"null"
+
+
+def test_response_larger_than_6_mb_is_function_response_size_too_large(lam, iam):
+    name = create_function(lam, iam, "def handler(event, context):\n    return 'x' * 7_000_000\n", Timeout=30)
+    response, body = invoke_json(lam, name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Function.ResponseSizeTooLarge"
+    assert body["errorMessage"].startswith("Response payload size exceeded maximum allowed payload size (")
+
+
+def test_function_deleted_during_a_long_invoke_does_not_hang(lam, iam):
+    name = create_function(lam, iam, "import time\ndef handler(event, context):\n    time.sleep(60)\n", Timeout=120)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(lambda: lam.invoke(FunctionName=name, Payload=b"{}"))
+        time.sleep(1.5)
+        lam.delete_function(FunctionName=name)
+        # an error answer is fine; waiting for the handler's 60 s sleep is not (liveness, not speed)
+        done, _ = concurrent.futures.wait([pending], timeout=30)
+        assert done

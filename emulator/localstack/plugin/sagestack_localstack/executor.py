@@ -132,8 +132,11 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             self._spawn()
 
     def stop(self) -> None:
+        self._stopped = True
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()  # without the lock: an invoke in progress holds it until its worker answers
         with self._lock:
-            self._stopped = True
             self._kill_worker()
             if self._log_fd is not None:
                 os.close(self._log_fd)
@@ -209,6 +212,14 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 return self._result(request_id, json.dumps(error).encode(), True, init, logs, started,
                                     status="error", error_type="Runtime.ExitError")
             is_error = not reply.get("ok")
+            limit = int(config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES or 6291556)
+            if not is_error and len(result_body) > limit:
+                error = {
+                    "errorMessage": f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }
+                return self._result(request_id, json.dumps(error).encode(), True, init, reply.get("logs", ""),
+                                    started, status="error", error_type="Function.ResponseSizeTooLarge")
             error_type = json.loads(result_body).get("errorType") if is_error else None
             return self._result(request_id, result_body, is_error, init, reply.get("logs", ""), started,
                                 status="error" if is_error else None, error_type=error_type)
