@@ -340,8 +340,12 @@ def main(argv: list[str]) -> int:
             print("LocalStack: not running (no live pidfile under the state dir)")
             return 1
         health = running.health()
-        print(f"LocalStack: pid {running.pid} on {running.url}, health: {json.dumps(health) if health else 'no answer'}")
-        return 0 if health else 1
+        if not health:
+            print(f"LocalStack: pid {running.pid} on {running.url} does not answer /_localstack/health")
+            return 1
+        up = sorted(name for name, state in health.get("services", {}).items() if state in ("running", "available"))
+        print(f"LocalStack {health.get('version')}: pid {running.pid} on {running.url}, services: {', '.join(up)}")
+        return 0
     if args.action == "stop":
         running = LocalStackProcess.from_pidfile()
         if running is None:

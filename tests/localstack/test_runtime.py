@@ -81,3 +81,26 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except (ProcessLookupError, PermissionError):
         return None
+
+
+@pytest.mark.slow
+def test_cli_start_status_stop_with_pidfile(tmp_path, monkeypatch, capsys):
+    """`sagestack localstack start` detaches and records a pidfile; `stop` (as `sagestack down` does) ends it."""
+    from emulator.localstack.launcher import main
+
+    port = free_loopback_port()
+    monkeypatch.setenv("SAGESTACK_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("SAGESTACK_LOCALSTACK_PORT", str(port))
+    assert main(["start"]) == 0
+    running = LocalStackProcess.from_pidfile(tmp_path)
+    try:
+        assert running is not None and running.port == port
+        assert main(["status"]) == 0
+        assert "lambda" in capsys.readouterr().out
+        assert main(["start"]) == 0  # idempotent: already running
+        pid = running.pid
+    finally:
+        assert main(["stop"]) == 0
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert LocalStackProcess.from_pidfile(tmp_path) is None
+    assert main(["status"]) == 1
