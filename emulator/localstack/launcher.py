@@ -150,9 +150,12 @@ class LocalStackProcess:
         for sub in ("filesystem", "volume", "tmp", "cache", "config", "cert", "lambda"):
             (self.runtime_dir / sub).mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log_path, "ab")
+        env = self.environment()
+        if not detach:  # tied to us: if we are killed hard, LocalStack stops itself
+            env["SAGESTACK_EXIT_WITH_PARENT"] = "1"
         self._proc = subprocess.Popen(
             [str(runtime_venv.venv_python(venv)), "-m", BOOT_MODULE],
-            env=self.environment(),
+            env=env,
             cwd=str(self.runtime_dir),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -369,6 +372,13 @@ def main(argv: list[str]) -> int:
     print(f"LocalStack ready on {proc.url} in {time.monotonic() - started:.1f} s (pid {proc.pid}, log {proc.log_path})")
     if not args.foreground:
         return 0
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C, `kill`, a closed terminal: all stop LocalStack (its own session would outlive us)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         while proc._proc is not None and proc._proc.poll() is None:
             time.sleep(0.5)

@@ -104,3 +104,27 @@ def test_cli_start_status_stop_with_pidfile(tmp_path, monkeypatch, capsys):
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert LocalStackProcess.from_pidfile(tmp_path) is None
     assert main(["status"]) == 1
+
+
+@pytest.mark.slow
+def test_localstack_exits_when_its_starter_dies_hard(tmp_path):
+    """A test run or `sagestack up` killed without stop() must not leave LocalStack behind."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from emulator.localstack.launcher import LocalStackProcess\n"
+        f"p = LocalStackProcess(port={free_loopback_port()}, state_dir=Path({str(tmp_path)!r})).start(timeout=120)\n"
+        "print(p.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=names.PROJECT_ROOT,
+                         timeout=180, check=True)
+    pid = int(out.stdout.strip().splitlines()[-1])
+    deadline = time.monotonic() + 30  # liveness bound, not a speed requirement
+    while time.monotonic() < deadline and psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        time.sleep(0.2)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -69,10 +69,37 @@ def link_service_catalog() -> None:
         print(f"sagestack: could not use the shared service catalog: {exc}", file=sys.stderr)
 
 
+def exit_with_parent() -> None:
+    """With SAGESTACK_EXIT_WITH_PARENT=1, stop when the process that started us dies.
+
+    LocalStack runs in its own session (so stop() can kill its whole process group); a test
+    run or `sagestack up` that is killed hard would otherwise leave it running. Polling the
+    parent pid is used rather than PR_SET_PDEATHSIG, which fires when the *thread* that
+    forked us exits.
+    """
+    if os.environ.get("SAGESTACK_EXIT_WITH_PARENT") != "1":
+        return
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)  # LocalStack's own graceful shutdown
+        time.sleep(3)
+        os.killpg(os.getpgrp(), signal.SIGKILL)  # and whatever is left of the group
+
+    threading.Thread(target=watch, name="sagestack-exit-with-parent", daemon=True).start()
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--build-catalog"]:
         print(shared_catalog(Path(sys.argv[2])))
         return
+    exit_with_parent()
     link_service_catalog()
     cert_path = os.environ.get("CUSTOM_SSL_CERT_PATH")
     if cert_path:
