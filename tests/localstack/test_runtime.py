@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 
@@ -128,3 +129,42 @@ def test_localstack_exits_when_its_starter_dies_hard(tmp_path):
     while time.monotonic() < deadline and psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
         time.sleep(0.2)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+OFFLINE_SCRIPT = """
+import json, sys, tempfile
+from pathlib import Path
+import boto3
+from emulator.localstack.launcher import LocalStackProcess
+from tests.localstack.helpers import create_function, ensure_role, invoke_json
+with tempfile.TemporaryDirectory() as tmp, LocalStackProcess(port=4566, state_dir=Path(tmp)) as ls:
+    s = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    s3 = s.client("s3", endpoint_url=ls.url)
+    s3.create_bucket(Bucket="offline-bucket")
+    s3.put_object(Bucket="offline-bucket", Key="k", Body=b"v")
+    lam, iam = s.client("lambda", endpoint_url=ls.url), s.client("iam", endpoint_url=ls.url)
+    name = create_function(lam, iam, "import boto3\\ndef handler(e, c):\\n    return 'ok'\\n")
+    print(json.dumps([s3.get_object(Bucket="offline-bucket", Key="k")["Body"].read().decode(), invoke_json(lam, name)[1]]))
+"""
+
+
+@pytest.mark.slow
+def test_starts_and_runs_lambda_with_no_network_at_all():
+    """In a network namespace that has only a loopback interface: nothing is downloaded at run time."""
+    import shutil
+    import subprocess
+    import sys
+
+    unshare, ip = shutil.which("unshare"), shutil.which("ip")
+    probe = subprocess.run([unshare, "-n", ip, "link", "set", "lo", "up"], capture_output=True) if unshare and ip else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("cannot create a network namespace here (needs `unshare -n` as root, and `ip`)")
+    # ensure the venv exists first: building it is the one step that needs the package index
+    from emulator.localstack import runtime_venv
+
+    runtime_venv.ensure_venv()
+    command = f'{ip} link set lo up && exec "$0" -c "$1"'
+    proc = subprocess.run([unshare, "-n", "sh", "-c", command, sys.executable, OFFLINE_SCRIPT],
+                          capture_output=True, text=True, cwd=names.PROJECT_ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["v", "ok"]
