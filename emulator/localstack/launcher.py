@@ -128,7 +128,6 @@ class LocalStackProcess:
                 "LAMBDA_RUNTIME_EXECUTOR": "local",
                 "SAGESTACK_LAMBDA_RUNTIME_LIBS": str(runtime_venv.lambda_libs_dir()),
                 "SAGESTACK_SERVICE_CATALOG_DIR": str(runtime_venv.catalog_dir()),
-                "SAGESTACK_LAMBDA_WORK_DIR": str(rt / "lambda"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -147,7 +146,7 @@ class LocalStackProcess:
                 f"Check with `sagestack localstack status`, stop it with `sagestack localstack stop`, "
                 f"or pick another port with SAGESTACK_LOCALSTACK_PORT."
             )
-        for sub in ("filesystem", "volume", "tmp", "cache", "config", "cert", "lambda"):
+        for sub in ("filesystem", "volume", "tmp", "cache", "config", "cert"):
             (self.runtime_dir / sub).mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log_path, "ab")
         env = self.environment()

@@ -204,7 +204,7 @@ def test_localstack_image_is_configured_like_the_host_launcher(tmp_path):
     for key in same:
         assert image_env.get(key) == host_env[key], key
     paths = ("FILESYSTEM_ROOT", "LOCALSTACK_VOLUME_DIR", "TMPDIR", "XDG_CACHE_HOME", "CONFIG_DIR",
-             "CUSTOM_SSL_CERT_PATH", "SAGESTACK_LAMBDA_RUNTIME_LIBS", "SAGESTACK_LAMBDA_WORK_DIR")
+             "CUSTOM_SSL_CERT_PATH", "SAGESTACK_LAMBDA_RUNTIME_LIBS", "SAGESTACK_SERVICE_CATALOG_DIR")
     for key in paths:
         assert image_env.get(key, "").startswith(("/var/lib/sagestack/", "/opt/sagestack/")), key
     assert set(host_env) - {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYENV_ROOT", "USER", "LOGNAME"} <= set(
