@@ -64,7 +64,10 @@ def catalog_dir(venv: Path | None = None) -> Path:
 
 def _inputs_digest() -> str:
     digest = hashlib.sha256()
-    for path in (REQUIREMENTS_LOCK, LAMBDA_RUNTIME_LOCK, PLUGIN_DIR / "pyproject.toml", PLUGIN_DIR / "install.py"):
+    for path in (REQUIREMENTS_LOCK, LAMBDA_RUNTIME_LOCK):  # the pins, not the comments
+        pins = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        digest.update(path.name.encode() + b"\0" + "\n".join(p for p in pins if p).encode() + b"\0")
+    for path in (PLUGIN_DIR / "pyproject.toml", PLUGIN_DIR / "install.py"):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(str(PLUGIN_DIR).encode())
     return digest.hexdigest()
