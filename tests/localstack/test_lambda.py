@@ -338,3 +338,36 @@ def test_function_deleted_during_a_long_invoke_does_not_hang(lam, iam):
         # an error answer is fine; waiting for the handler's 60 s sleep is not (liveness, not speed)
         done, _ = concurrent.futures.wait([pending], timeout=30)
         assert done
+
+
+def test_client_context_reaches_the_handler(lam, iam):
+    name = create_function(
+        lam, iam,
+        "def handler(event, context):\n"
+        "    cc = context.client_context\n"
+        "    return None if cc is None else {'custom': cc.custom, 'env': cc.env, 'app': cc.client and cc.client.app_title}\n",
+    )
+    payload = {"custom": {"tenant": "a"}, "env": {"locale": "en"}, "client": {"app_title": "wdbc-ui"}}
+    encoded = base64.b64encode(json.dumps(payload).encode()).decode()
+    assert invoke_json(lam, name, {}, ClientContext=encoded)[1] == {"custom": {"tenant": "a"}, "env": {"locale": "en"},
+                                                                   "app": "wdbc-ui"}
+    assert invoke_json(lam, name, {})[1] is None
+
+
+def test_json_log_format_and_application_log_level(lam, iam):
+    name = create_function(
+        lam, iam,
+        "import logging\n"
+        "log = logging.getLogger('wdbc')\n"
+        "def handler(event, context):\n"
+        "    log.debug('hidden at INFO')\n"
+        "    log.info('scored %d rows', 3)\n"
+        "    return 1\n",
+        LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"},
+    )
+    response, _ = invoke_json(lam, name, {}, LogType="Tail")
+    lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [r["message"] for r in records] == ["scored 3 rows"]
+    assert records[0]["level"] == "INFO" and records[0]["logger"] == "wdbc"
+    assert records[0]["requestId"] == response["ResponseMetadata"]["RequestId"]

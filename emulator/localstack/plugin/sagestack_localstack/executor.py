@@ -22,6 +22,7 @@ What AWS does that this reproduces:
 
 from __future__ import annotations
 
+import base64
 import collections
 import json
 import logging
@@ -102,6 +103,8 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         # set by a fresh worker's init, reported once (init logs and duration go with the next invoke)
         self._pending_init: dict | None = None
         self._init_error: bytes | None = None
+        # the invoke's X-Amz-Client-Context (base64 JSON); LocalStack's invoke payload omits it
+        self.next_client_context: str | None = None
 
     # ---- RuntimeExecutor API -------------------------------------------------------------
     @classmethod
@@ -173,13 +176,15 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 return self._result(request_id, error, True, init, None, started, status="error",
                                     error_type=json.loads(error).get("errorType"))
             deadline_ms = int(started_wall * 1000) + timeout_s * 1000
+            client_context = _decode_client_context(self.next_client_context)
+            self.next_client_context = None
             header = {
                 "type": "invoke",
                 "request_id": request_id,
                 "invoked_function_arn": payload.get("invoked-function-arn"),
                 "trace_id": payload.get("trace-id"),
                 "deadline_ms": deadline_ms,
-                "client_context": payload.get("client-context"),
+                "client_context": client_context,
             }
             body = (payload.get("payload") or "").encode("utf-8")
             sock = self._sock
@@ -400,6 +405,31 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         logs = "\n".join(lines) + "\n"
         self._remember_logs(logs)
         return InvocationResult(request_id=request_id, payload=payload, is_error=is_error, logs=logs)
+
+
+def _decode_client_context(raw: str | None) -> dict | None:
+    """Invoke's ClientContext is base64 of a JSON object; the handler gets it as context.client_context."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(base64.b64decode(raw))
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def install_client_context_passthrough() -> None:
+    """Hand each invocation's client context to our executor (the docker path gets it via its init)."""
+    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
+
+    original = ExecutionEnvironment.invoke
+
+    def invoke(self, invocation):
+        if isinstance(self.runtime_executor, LocalRuntimeExecutor):
+            self.runtime_executor.next_client_context = invocation.client_context
+        return original(self, invocation)
+
+    ExecutionEnvironment.invoke = invoke
 
 
 def _empty(fd: int) -> None:

@@ -33,8 +33,11 @@ def validate_local_runtimes_on_create() -> None:
     from sagestack_localstack import hotpath
     from sagestack_localstack.validation import install_runtime_validation
 
+    from sagestack_localstack.executor import install_client_context_passthrough
+
     install_runtime_validation()
     hotpath.install()
+    install_client_context_passthrough()
 
 
 @hooks.on_infra_ready()

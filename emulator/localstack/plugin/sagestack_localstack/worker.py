@@ -109,8 +109,20 @@ def error_from_exception(exc, request_id=None):
     return make_error(str(exc), type(exc).__name__, traceback.format_list(user_frames(exc.__traceback__)), request_id)
 
 
+def _json_mode():
+    return os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
+def _utc_timestamp(seconds=None):
+    seconds = time.time() if seconds is None else seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % (int(seconds * 1000) % 1000)
+
+
 def log_error(error):
-    """Write the error the way the runtime logs it: one line, \r-joined, NBSP-indented."""
+    """Write the error the way the runtime logs it: one line, \r-joined, NBSP-indented (or one JSON object)."""
+    if _json_mode():
+        sys.stdout.write(json.dumps(dict({"timestamp": _utc_timestamp(), "level": "ERROR"}, **error)) + "\n")
+        return
     head = "[ERROR]"
     if error.get("errorType"):
         head += " " + error["errorType"]
@@ -252,14 +264,35 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _JsonFormatter(logging.Formatter):
+    """Lambda's JSON log format (LoggingConfig.LogFormat=JSON): one object per record."""
+
+    def format(self, record):
+        entry = {
+            "timestamp": _utc_timestamp(record.created),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", ""),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["errorType"] = record.exc_info[0].__name__
+            entry["errorMessage"] = str(record.exc_info[1])
+            entry["stackTrace"] = traceback.format_tb(record.exc_info[2])
+        return json.dumps(entry, default=str)
+
+
 def setup_logging():
     logging.Formatter.converter = time.gmtime
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+    if _json_mode():
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+            )
         )
-    )
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)
