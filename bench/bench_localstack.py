@@ -7,7 +7,8 @@ Clients are plain keep-alive HTTP connections (http.client, one per thread) so t
 client's CPU, on the same 2 cores, stays small next to the server's; LocalStack does not check
 signatures, so requests carry only the credential scope it routes by. Baselines measured in the
 same run with the same client: starting a bare python3.13 (for the ready time), and LocalStack
-answering a request that does not touch Lambda (the gateway's floor). Published reference
+answering requests that run no function (a Lambda API call, GetAccountSettings, and the health
+route: the floor of its AWS protocol stack and of its HTTP gateway). Published reference
 (Floci's README): LocalStack with its Docker executor 120 Lambda req/s, Floci 289 req/s.
 """
 
@@ -96,6 +97,33 @@ def _load(port: int, method: str, path: str, body: bytes, headers: dict[str, str
     return len(merged) / seconds, statistics.median(merged), p99, sum(errors)
 
 
+def _boto3_invokes(url: str, function: str, threads: int, seconds: float):
+    """Same closed loop through boto3 clients (one per thread): what user code sees, client cost included."""
+    from botocore.config import Config
+
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    clients = [session.client("lambda", endpoint_url=url, config=Config(retries={"max_attempts": 1}))
+               for _ in range(threads)]
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors = [0] * threads
+    stop_at = time.perf_counter() + seconds
+
+    def run(index: int) -> None:
+        while (now := time.perf_counter()) < stop_at:
+            response = clients[index].invoke(FunctionName=function, Payload=b'{"data": "1"}')
+            response["Payload"].read()
+            errors[index] += 1 if response.get("FunctionError") else 0
+            latencies[index].append((time.perf_counter() - now) * 1000)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    merged = sorted(x for per in latencies for x in per)
+    return len(merged) / seconds, statistics.median(merged), merged[int(len(merged) * 0.99)], sum(errors)
+
+
 def _ready_time(runs: int = 3) -> tuple[float, float]:
     """Median seconds from start() to healthy, and the same for a bare `python3.13 -c pass`."""
     runtime_venv.ensure_venv()
@@ -174,11 +202,13 @@ def main() -> None:
 
             rows = []
             get_fn_headers = {"Authorization": AUTH.format(service="lambda")}
-            rows.append((f"baseline: Lambda GetFunction ({DIRECT_THREADS} conns)",
-                         _load(proc.port, "GET", "/2015-03-31/functions/bench-constant", b"", get_fn_headers,
+            rows.append((f"baseline: Lambda GetAccountSettings ({DIRECT_THREADS} conns)",
+                         _load(proc.port, "GET", "/2016-08-19/account-settings/", b"", get_fn_headers,
                                DIRECT_THREADS, SECONDS)))
             rows.append((f"Lambda Invoke, direct ({DIRECT_THREADS} conns)",
                          _load(proc.port, "POST", invoke_path, event, lambda_headers, DIRECT_THREADS, SECONDS)))
+            rows.append((f"Lambda Invoke via boto3 clients ({DIRECT_THREADS} threads)",
+                         _boto3_invokes(proc.url, "bench-constant", DIRECT_THREADS, SECONDS)))
             rows.append((f"baseline: GET /_localstack/health ({APIGW_THREADS} conns)",
                          _load(proc.port, "GET", "/_localstack/health", b"", {}, APIGW_THREADS, SECONDS)))
             rows.append((f"API Gateway AWS_PROXY -> Lambda ({APIGW_THREADS} conns)",
