@@ -131,6 +131,8 @@ class LocalStackProcess:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if os.environ.get("SAGESTACK_LOCALSTACK_DEBUG") == "1":  # request logs and LocalStack debug output
+            env.update({"DEBUG": "1", "LS_LOG": "debug"})
         env.update(self.extra_env)
         return env
 
