@@ -371,3 +371,21 @@ def test_json_log_format_and_application_log_level(lam, iam):
     assert [r["message"] for r in records] == ["scored 3 rows"]
     assert records[0]["level"] == "INFO" and records[0]["logger"] == "wdbc"
     assert records[0]["requestId"] == response["ResponseMetadata"]["RequestId"]
+
+
+def test_async_and_dry_run_invocations(lam, iam, logs):
+    name = create_function(lam, iam, ECHO)
+    assert lam.invoke(FunctionName=name, InvocationType="DryRun")["StatusCode"] == 204
+    marker = unique("async")
+    response = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"marker": marker}))
+    assert response["StatusCode"] == 202
+    deadline = time.monotonic() + 30  # liveness bound for the queued event to run and its logs to land
+    found = False
+    while time.monotonic() < deadline and not found:
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+            found = any(marker in e["message"] for e in events)
+        except logs.exceptions.ResourceNotFoundException:
+            pass
+        time.sleep(0.3)
+    assert found
