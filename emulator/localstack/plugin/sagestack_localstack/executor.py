@@ -200,7 +200,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 error = {"errorType": "Sandbox.Timedout", "errorMessage": message}
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
                 logs += f"{stamp}.{int(time.time() * 1000) % 1000:03d}Z {request_id} Task timed out after {timeout_s:.2f} seconds\n"
-                return self._result(request_id, json.dumps(error).encode(), True, init, logs, started,
+                return self._result(request_id, _platform_error(error), True, init, logs, started,
                                     status="timeout")
             except (WorkerGone, OSError, EOFError):
                 if self._stopped:
@@ -214,7 +214,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 else:
                     reason = f"Runtime exited with error: exit status {returncode}"
                 error = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {reason}"}
-                return self._result(request_id, json.dumps(error).encode(), True, init, logs, started,
+                return self._result(request_id, _platform_error(error), True, init, logs, started,
                                     status="error", error_type="Runtime.ExitError")
             is_error = not reply.get("ok")
             limit = int(config.LAMBDA_LIMITS_MAX_FUNCTION_PAYLOAD_SIZE_BYTES or 6291556)
@@ -223,7 +223,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                     "errorMessage": f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
                     "errorType": "Function.ResponseSizeTooLarge",
                 }
-                return self._result(request_id, json.dumps(error).encode(), True, init, reply.get("logs", ""),
+                return self._result(request_id, _platform_error(error), True, init, reply.get("logs", ""),
                                     started, status="error", error_type="Function.ResponseSizeTooLarge")
             error_type = json.loads(result_body).get("errorType") if is_error else None
             return self._result(request_id, result_body, is_error, init, reply.get("logs", ""), started,
@@ -237,12 +237,19 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         python = find_python(version_of_runtime(cfg.runtime))
         code_dir = str(cfg.code.get_unzipped_code_location()) if cfg.code else ""
         env = {k: str(v) for k, v in env_vars.items() if k not in INTERNAL_ENV}
+        runtime_dir = libs_dir()
         env.update(
             {
                 "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-                "LANG": "C.UTF-8",
+                # AWS's unreserved defaults, with this machine's paths for /var/lang, /var/runtime, /var/task
+                "LANG": "en_US.UTF-8",
+                "LD_LIBRARY_PATH": os.pathsep.join(
+                    [str(Path(python).parent.parent / "lib"), "/lib64", "/usr/lib64", runtime_dir,
+                     f"{runtime_dir}/lib", code_dir, f"{code_dir}/lib", "/opt/lib"]
+                ),
+                "PYTHONPATH": runtime_dir,
                 "LAMBDA_TASK_ROOT": code_dir,
-                "LAMBDA_RUNTIME_DIR": libs_dir(),
+                "LAMBDA_RUNTIME_DIR": runtime_dir,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg.runtime}",
                 # no ~/.aws of the host user: like Lambda, configuration comes from the environment
                 "AWS_CONFIG_FILE": os.devnull,
@@ -407,6 +414,11 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         return InvocationResult(request_id=request_id, payload=payload, is_error=is_error, logs=logs)
 
 
+def _platform_error(error: dict) -> bytes:
+    """An error Lambda itself reports (timeout, runtime exit, oversized response): compact JSON, as AWS sends it."""
+    return json.dumps(error, separators=(",", ":")).encode()
+
+
 def _decode_client_context(raw: str | None) -> dict | None:
     """Invoke's ClientContext is base64 of a JSON object; the handler gets it as context.client_context."""
     if not raw:
@@ -430,6 +442,23 @@ def install_client_context_passthrough() -> None:
         return original(self, invocation)
 
     ExecutionEnvironment.invoke = invoke
+
+
+def install_utc_log_stream_names() -> None:
+    """Log stream names carry the UTC date (`YYYY/MM/DD/[$LATEST]<32 hex>`), as on Lambda.
+
+    LocalStack uses the host's local date, which differs from UTC around midnight on hosts
+    not set to UTC; the environment variable, the context and the stream written all read it here.
+    """
+    import datetime
+
+    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
+
+    def get_log_stream_name(self) -> str:
+        today = datetime.datetime.now(datetime.timezone.utc)
+        return f"{today:%Y/%m/%d}/[{self.function_version.id.qualifier}]{self.id}"
+
+    ExecutionEnvironment.get_log_stream_name = get_log_stream_name
 
 
 def _empty(fd: int) -> None:

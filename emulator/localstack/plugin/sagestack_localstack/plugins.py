@@ -5,8 +5,9 @@
 - `validate_local_runtimes_on_create` (an `on_infra_start` hook): makes CreateFunction and
   UpdateFunctionConfiguration fail at once, with AWS's InvalidParameterValueException, for a
   runtime this machine cannot run (no interpreter, or not a Python runtime) instead of leaving
-  a function that fails on its first invoke; it also batches the per-invoke metric and log
-  calls (hotpath.py).
+  a function that fails on its first invoke, refuses Lambda's reserved environment variables and
+  oversized invoke payloads (validation.py); it also batches the per-invoke metric and log calls
+  (hotpath.py) and fixes API Gateway's requestTime (apigateway_parity.py).
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ def validate_local_runtimes_on_create() -> None:
 
     if (config.LAMBDA_RUNTIME_EXECUTOR or "").strip() != "local":
         return
-    from sagestack_localstack import hotpath
+    from sagestack_localstack import apigateway_parity, hotpath
+    from sagestack_localstack.executor import install_client_context_passthrough, install_utc_log_stream_names
     from sagestack_localstack.validation import install_runtime_validation
-
-    from sagestack_localstack.executor import install_client_context_passthrough
 
     install_runtime_validation()
     hotpath.install()
     install_client_context_passthrough()
+    install_utc_log_stream_names()
+    apigateway_parity.install()
 
 
 @hooks.on_infra_ready()

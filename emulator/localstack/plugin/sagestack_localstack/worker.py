@@ -28,11 +28,23 @@ import traceback
 
 ERROR_LINE_SEPARATOR = "\r"  # the runtime joins a traceback into one CloudWatch event with \r
 NBSP = "\u00a0"
+# awslambdaric's lambda_literals.lambda_unhandled_exception_warning_message, logged before an init error
 UNHANDLED_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
-    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior."
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function change, or can be "
+    "applied automatically. To determine if the runtime has been updated, check the runtime version in the "
+    "INIT_START log entry. If this error correlates with a change in the runtime version, you may be able to "
+    "mitigate this error by temporarily rolling back to the previous runtime version. For more information, "
+    "see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
+# Where Lambda puts the function's code; stack traces name the code's files as they are on Lambda
+LAMBDA_TASK_ROOT = "/var/task"
+# runtimes whose JSON encoder keeps non-ASCII characters (awslambdaric lambda_runtime_marshaller)
+UTF8_JSON_RUNTIMES = {"AWS_Lambda_python3.12", "AWS_Lambda_python3.13", "AWS_Lambda_python3.14"}
+JSON_LOG_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _LENGTH = struct.Struct(">I")
+_TASK_ROOTS = []  # this environment's code directory, as given and resolved (set in main)
 
 
 class RuntimeFault(Exception):
@@ -93,14 +105,27 @@ def make_error(message, error_type, stack_trace, request_id=None):
     }
 
 
+def lambda_path(filename):
+    """A file of the function's code named as on Lambda (/var/task/...), anything else unchanged."""
+    for root in _TASK_ROOTS:
+        if filename and filename.startswith(root + "/"):
+            return LAMBDA_TASK_ROOT + filename[len(root):]
+    return filename
+
+
 def user_frames(tb):
-    """The traceback from the first frame that is not this worker's own code."""
+    """The traceback from the first frame that is not this worker's own code, as
+    (filename, lineno, name, line) tuples like awslambdaric's extract_traceback (so no
+    Python 3.11+ caret lines in the formatted trace)."""
     frames = traceback.extract_tb(tb)
     here = os.path.abspath(__file__)
     for index, frame in enumerate(frames):
         if os.path.abspath(frame.filename) != here:
-            return frames[index:]
-    return frames[-1:]
+            frames = frames[index:]
+            break
+    else:
+        frames = frames[-1:]
+    return [(lambda_path(f.filename), f.lineno, f.name, f.line) for f in frames]
 
 
 def error_from_exception(exc, request_id=None):
@@ -113,15 +138,11 @@ def _json_mode():
     return os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
 
 
-def _utc_timestamp(seconds=None):
-    seconds = time.time() if seconds is None else seconds
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%03dZ" % (int(seconds * 1000) % 1000)
-
-
 def log_error(error):
     """Write the error the way the runtime logs it: one line, \r-joined, NBSP-indented (or one JSON object)."""
     if _json_mode():
-        sys.stdout.write(json.dumps(dict({"timestamp": _utc_timestamp(), "level": "ERROR"}, **error)) + "\n")
+        stamp = time.strftime(JSON_LOG_TIME_FORMAT, time.gmtime())
+        sys.stdout.write(to_json(dict({"timestamp": stamp, "log_level": "ERROR"}, **error)) + "\n")
         return
     head = "[ERROR]"
     if error.get("errorType"):
@@ -151,7 +172,7 @@ def load_handler(handler):
     except ImportError as exc:
         raise RuntimeFault("Runtime.ImportModuleError", "Unable to import module '{}': {}".format(module_name, exc))
     except SyntaxError as exc:
-        trace = ['  File "%s" Line %s\n    %s' % (exc.filename, exc.lineno, exc.text)]
+        trace = ['  File "%s" Line %s\n    %s' % (lambda_path(exc.filename), exc.lineno, exc.text)]
         raise RuntimeFault(
             "Runtime.UserCodeSyntaxError", "Syntax error in module '{}': {}".format(module_name, exc), trace
         )
@@ -174,7 +195,7 @@ class _Encoder(json.JSONEncoder):
 
 
 def to_json(obj):
-    ensure_ascii = os.environ.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12"
+    ensure_ascii = os.environ.get("AWS_EXECUTION_ENV") not in UTF8_JSON_RUNTIMES
     return _Encoder(ensure_ascii=ensure_ascii).encode(obj)
 
 
@@ -188,6 +209,11 @@ def marshal_response(response):
 
 
 # ---- context ----------------------------------------------------------------------------------
+def _slots_repr(obj):
+    fields = ",".join("{}={}".format(name, getattr(obj, name)) for name in obj.__slots__)
+    return "{}([{}])".format(type(obj).__name__, fields)
+
+
 class CognitoIdentity(object):
     __slots__ = ["cognito_identity_id", "cognito_identity_pool_id"]
 
@@ -195,6 +221,8 @@ class CognitoIdentity(object):
         identity = identity or {}
         self.cognito_identity_id = identity.get("cognitoIdentityId")
         self.cognito_identity_pool_id = identity.get("cognitoIdentityPoolId")
+
+    __repr__ = _slots_repr
 
 
 class Client(object):
@@ -204,6 +232,8 @@ class Client(object):
         for name in self.__slots__:
             setattr(self, name, data.get(name))
 
+    __repr__ = _slots_repr
+
 
 class ClientContext(object):
     __slots__ = ["custom", "env", "client"]
@@ -212,6 +242,8 @@ class ClientContext(object):
         self.custom = data.get("custom")
         self.env = data.get("env")
         self.client = Client(data["client"]) if isinstance(data.get("client"), dict) else None
+
+    __repr__ = _slots_repr
 
 
 class LambdaContext(object):
@@ -240,7 +272,8 @@ class LambdaContext(object):
     def __repr__(self):
         return (
             "LambdaContext([aws_request_id={},log_group_name={},log_stream_name={},function_name={},"
-            "memory_limit_in_mb={},function_version={},invoked_function_arn={},client_context={},identity={}])"
+            "memory_limit_in_mb={},function_version={},invoked_function_arn={},client_context={},identity={},"
+            "tenant_id={}])"
         ).format(
             self.aws_request_id,
             self.log_group_name,
@@ -251,6 +284,7 @@ class LambdaContext(object):
             self.invoked_function_arn,
             self.client_context,
             self.identity,
+            self.tenant_id,
         )
 
 
@@ -264,22 +298,41 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# LogRecord attributes that are not copied into a JSON log entry (awslambdaric's _RESERVED_FIELDS)
+_RECORD_FIELDS = {
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info", "exc_text",
+    "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread", "threadName",
+    "processName", "process", "aws_request_id", "tenant_id", "_frame_type",
+}
+
+
 class _JsonFormatter(logging.Formatter):
-    """Lambda's JSON log format (LoggingConfig.LogFormat=JSON): one object per record."""
+    """Lambda's JSON log format (LoggingConfig.LogFormat=JSON): one object per record, the
+    fields of awslambdaric's JsonFormatter (level rounded to a standard one, `extra` fields kept,
+    empty fields dropped)."""
+
+    def __init__(self):
+        super().__init__(datefmt=JSON_LOG_TIME_FORMAT)
 
     def format(self, record):
+        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        exc_info = record.exc_info if record.exc_info and record.exc_info[0] is not None else None
         entry = {
-            "timestamp": _utc_timestamp(record.created),
+            "timestamp": self.formatTime(record, self.datefmt),
             "level": record.levelname,
             "message": record.getMessage(),
             "logger": record.name,
-            "requestId": getattr(record, "aws_request_id", ""),
+            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "errorType": exc_info[0].__name__ if exc_info else None,
+            "errorMessage": str(exc_info[1]) if exc_info else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": "{}:{}:{}".format(record.pathname, record.funcName, record.lineno) if exc_info else None,
         }
-        if record.exc_info and record.exc_info[0] is not None:
-            entry["errorType"] = record.exc_info[0].__name__
-            entry["errorMessage"] = str(record.exc_info[1])
-            entry["stackTrace"] = traceback.format_tb(record.exc_info[2])
-        return json.dumps(entry, default=str)
+        entry.update(
+            (key, value) for key, value in record.__dict__.items() if key not in _RECORD_FIELDS and key not in entry
+        )
+        return json.dumps({k: v for k, v in entry.items() if v is not None}, ensure_ascii=False, default=str)
 
 
 def setup_logging():
@@ -297,6 +350,7 @@ def setup_logging():
     root = logging.getLogger()
     root.addHandler(handler)
     level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
+    level = "DEBUG" if level == "TRACE" else level  # Lambda's TRACE is Python's DEBUG
     if level in logging._nameToLevel:
         root.setLevel(level)
 
@@ -306,8 +360,8 @@ def set_sys_path(task_root, libs_dir):
     """Code first, then PYTHONPATH, then boto3 & co., then the stdlib — no site-packages."""
     script_dir = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if p and os.path.abspath(p) != script_dir]
-    python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    stdlib = [p for p in rest if p not in python_path]
+    python_path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != libs_dir]
+    stdlib = [p for p in rest if p not in python_path and p != libs_dir]
     sys.path[:] = [task_root] + python_path + [libs_dir] + stdlib
 
 
@@ -332,13 +386,14 @@ def handle_invoke(sock, handler, header, body):
         error = error_from_exception(exc, request_id)
     if error is not None:
         log_error(error)
-        send_frame(sock, {"type": "result", "ok": False, "logs": take_output()}, json.dumps(error).encode())
+        send_frame(sock, {"type": "result", "ok": False, "logs": take_output()}, to_json(error).encode("utf-8"))
     else:
         send_frame(sock, {"type": "result", "ok": True, "logs": take_output()}, result)
 
 
 def main():
     ctrl_fd, task_root, libs_dir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    _TASK_ROOTS[:] = sorted({task_root.rstrip("/"), os.path.realpath(task_root)}, key=len, reverse=True)
     sock = socket.socket(fileno=ctrl_fd)
     set_sys_path(task_root, libs_dir)
     os.chdir(task_root)
@@ -348,11 +403,11 @@ def main():
         handler = load_handler(os.environ.get("_HANDLER", ""))
     except Exception as exc:
         error = error_from_exception(exc)
-        sys.stdout.write(UNHANDLED_WARNING + "\n")
+        logging.warning(UNHANDLED_WARNING)
         log_error(error)
         header = {"type": "init", "ok": False, "duration_ms": (time.perf_counter() - started) * 1000}
         header["logs"] = take_output()
-        send_frame(sock, header, json.dumps(error).encode())
+        send_frame(sock, header, to_json(error).encode("utf-8"))
         sys.exit(1)  # as the real runtime does after reporting an init error
     header = {"type": "init", "ok": True, "duration_ms": (time.perf_counter() - started) * 1000}
     header["logs"] = take_output()
