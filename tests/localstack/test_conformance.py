@@ -487,7 +487,7 @@ def proxy_api(lam, iam, apigw) -> dict:
     plan = apigw.create_usage_plan(name=unique("plan"), apiStages=[{"apiId": api_id, "stage": "prod"}])
     key = apigw.create_api_key(name=unique("key"), enabled=True)
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-    return {"id": api_id, "resource": resource, "key": key["value"]}
+    return {"id": api_id, "resource": resource, "key": key["value"], "key_id": key["id"]}
 
 
 def _url(localstack, api: dict) -> str:
@@ -521,6 +521,7 @@ def test_aws_proxy_event_shape(localstack, proxy_api):
     assert re.fullmatch(r"[0-9a-f-]{36}", context["requestId"])
     assert context["identity"]["sourceIp"] == "127.0.0.1"
     assert context["identity"]["userAgent"] == response.request.headers["User-Agent"]
+    assert context["identity"]["apiKey"] == proxy_api["key"] and context["identity"]["apiKeyId"] == proxy_api["key_id"]
     assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["requestTime"]), context["requestTime"]
     assert abs(context["requestTimeEpoch"] / 1000 - time.time()) < 300
 

@@ -240,7 +240,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         runtime_dir = libs_dir()
         env.update(
             {
-                "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+                "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin", "/opt/bin"]),
                 # AWS's unreserved defaults, with this machine's paths for /var/lang, /var/runtime, /var/task
                 "LANG": "en_US.UTF-8",
                 "LD_LIBRARY_PATH": os.pathsep.join(

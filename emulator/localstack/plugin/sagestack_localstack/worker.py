@@ -10,6 +10,11 @@ imports from this package. It plays the part of AWS's Python runtime interface c
   a context object with the real attributes, send back the JSON result or the runtime's error
   payload, and the output the handler wrote (stdout/stderr are a memfd the executor owns).
 
+Error payloads, stack traces, log lines and JSON encoding follow awslambdaric (the code AWS's
+Python runtimes run); stack traces name the function's files as Lambda does (/var/task/...),
+while LAMBDA_TASK_ROOT, the working directory and __file__ stay the real code directory so the
+function can read its own files.
+
 Frames on the control socket: 4-byte big-endian header length, JSON header, 4-byte body
 length, body bytes. EOF on the socket means the executor is gone: exit.
 """
