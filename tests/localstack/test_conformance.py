@@ -450,7 +450,7 @@ def _alive(pid: int) -> bool:
 
 def test_parallel_invokes_use_separate_environments(lam, errors_fn):
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda _: invoke_json(lam, errors_fn, {"kind": "sleep", "seconds": 1.0})[1], range(3)))
+        results = list(pool.map(lambda _: invoke_json(lam, errors_fn, {"kind": "sleep", "seconds": 1.5})[1], range(3)))
     assert len({r["pid"] for r in results}) == 3
 
 
