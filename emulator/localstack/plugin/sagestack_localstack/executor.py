@@ -10,7 +10,8 @@ write and one read instead of HTTP round trips or a process spawn.
 What AWS does that this reproduces:
 - environment variables: LocalStack's (AWS_REGION, AWS_LAMBDA_*, credentials from STS, the
   function's own Environment on top) plus what the managed runtime adds (AWS_EXECUTION_ENV,
-  LAMBDA_TASK_ROOT); nothing from LocalStack's own process leaks in;
+  LAMBDA_TASK_ROOT, LANG, LD_LIBRARY_PATH, PYTHONPATH); nothing from LocalStack's own process
+  leaks in (reserved keys in a function's Environment are refused at CreateFunction, validation.py);
 - the configured Timeout: on expiry the worker is killed and the invoke fails with
   `Sandbox.Timedout` / "RequestId: ... Error: Task timed out after N.00 seconds"; the next
   invoke starts a fresh worker (a new init), as AWS resets the environment;
