@@ -65,8 +65,9 @@ async def bare_app(scope, receive, send):  # type: ignore[no-untyped-def]
 def serve_bare(port: int) -> None:
     import uvicorn
 
+    # The emulator's own uvicorn settings (emulator/sagemaker/server.py).
     uvicorn.run(bare_app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", access_log=False,
-                log_level="warning", lifespan="off", server_header=False, date_header=False)
+                proxy_headers=False, log_level="warning", lifespan="off", server_header=False, date_header=False)
 
 
 # --- load generator ---------------------------------------------------------------------------

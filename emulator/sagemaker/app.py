@@ -8,6 +8,7 @@ The lifespan is handled here: recover state before the first request, close on s
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -79,6 +80,10 @@ class EmulatorApp:
             return
         self.request_log.start()
         self.backend.recover()
+        # Long-lived objects (modules, models, botocore's service model) leave the collector's
+        # view, so the young-generation collections during request bursts stay short.
+        gc.collect()
+        gc.freeze()
         self._started = True
 
     def shutdown(self) -> None:

@@ -18,6 +18,17 @@ from typing import IO, Any
 FIELDS = ("ts", "request_id", "api", "target", "variant", "status", "error", "ms", "bytes_in", "bytes_out")
 
 
+_SERVED = ('{"ts":"%s","request_id":"%s","api":"%s","target":"%s","variant":"%s","status":200,'
+           '"ms":%.3f,"bytes_in":%d,"bytes_out":%d}')
+
+
+def _quote(text: str) -> str:
+    """A JSON string; json.dumps only for the rare value that needs escaping."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
+
+
 class RequestLog:
     def __init__(self, path: Path | None, flush_interval: float = 0.25):
         self.path = path
@@ -27,6 +38,8 @@ class RequestLog:
         self._handle: IO[str] | None = None
         self._thread = threading.Thread(target=self._loop, name="request-log", daemon=True)
         self._started = False
+        self._second = -1
+        self._second_text = ""
 
     def start(self) -> None:
         if self.path is not None:
@@ -37,21 +50,43 @@ class RequestLog:
 
     def record(self, request_id: str, api: str, target: str, variant: str | None, status: int,
                error: str | None, started: float, bytes_in: int, bytes_out: int) -> None:
-        self._pending.append(
-            (time.time(), request_id, api, target, variant, status, error,
-             round((time.perf_counter() - started) * 1000, 3), bytes_in, bytes_out)
-        )
+        self.append((time.time(), request_id, api, target, variant, status, error, started, time.perf_counter(), bytes_in, bytes_out))
+
+    @property
+    def append(self) -> Any:
+        """The raw entry sink for the hot path: `append((time.time(), request_id, api, target, variant,
+        status, error, started, finished, bytes_in, bytes_out))` with perf_counter() start/finish."""
+        return self._pending.append
+
+    def _timestamp(self, ts: float) -> str:
+        second = int(ts)
+        if second != self._second:  # strftime once per second, not once per line
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((ts - second) * 1000):03d}Z"
+
+    def _line(self, row: tuple[Any, ...]) -> str:
+        ts, request_id, api, target, variant, status, error, started, finished, bytes_in, bytes_out = row
+        ms = (finished - started) * 1000
+        if status == 200 and variant is not None:
+            # A served invocation: endpoint and variant names passed SageMaker's name pattern.
+            return _SERVED % (self._timestamp(ts), request_id, api, target, variant, ms, bytes_in, bytes_out)
+        line = f'{{"ts":"{self._timestamp(ts)}","request_id":"{request_id}","api":"{api}","target":{_quote(target)}'
+        if variant is not None:
+            line += f',"variant":{_quote(variant)}'
+        line += f',"status":{status}'
+        if error is not None:
+            line += f',"error":{_quote(error)}'
+        return line + f',"ms":{ms:.3f},"bytes_in":{bytes_in},"bytes_out":{bytes_out}}}'
 
     def _write_pending(self) -> None:
         if not self._pending:
             return
         out = self._handle or sys.stderr
         lines = []
-        while self._pending:
-            row = self._pending.popleft()
-            entry = dict(zip(FIELDS, row))
-            entry["ts"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(row[0])) + f".{int(row[0] % 1 * 1000):03d}Z"
-            lines.append(json.dumps({k: v for k, v in entry.items() if v is not None}, separators=(",", ":")))
+        pending = self._pending
+        while pending:
+            lines.append(self._line(pending.popleft()))
         out.write("\n".join(lines) + "\n")
         out.flush()
 

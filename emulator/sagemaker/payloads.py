@@ -221,10 +221,10 @@ def _json_number(value: float) -> str:
 
 
 def render_one_json(score: float, label: int | None) -> bytes:
-    """`render(JSON, ...)` for one prediction, without building arrays."""
+    """`render(JSON, ...)` for one prediction (a finite score), without building arrays."""
     if label is None:
-        return f'{{"predictions":[{{"score":{_json_number(score)}}}]}}'.encode()
-    return f'{{"predictions":[{{"score":{_json_number(score)},"predicted_label":{label}}}]}}'.encode()
+        return f'{{"predictions":[{{"score":{score!r}}}]}}'.encode()
+    return f'{{"predictions":[{{"score":{score!r},"predicted_label":{label}}}]}}'.encode()
 
 
 def render(media: str, scores: np.ndarray, labels: np.ndarray | None) -> bytes:

@@ -107,15 +107,21 @@ class RequestIds:
 
 def _single_row_csv(body: bytes, dim: int) -> list[float] | None:
     """The one-row CSV the Lambda sends, parsed without numpy; None means "use the general path"."""
-    if b"\n" in body.rstrip() or b"_" in body:
-        return None  # many rows, or a form Python's float() accepts but the CSV reader must refuse
+    newline = body.find(b"\n")
+    if newline != -1 and body[newline:].strip():
+        return None  # several rows: numpy's parser
+    if b"_" in body:
+        return None  # a form Python's float() accepts but the CSV reader must refuse
     parts = body.split(b",")
     if len(parts) != dim:
         return None
     try:
-        return [float(part) for part in parts]
+        return list(map(float, parts))
     except ValueError:
         return None
+
+
+_CONTENT_TYPES = {media: (b"content-type", media.encode()) for media in payloads.RESPONSE_TYPES}
 
 
 def is_invocation(scope: Scope) -> bool:
@@ -130,9 +136,11 @@ class InvocationHandler:
         self.request_log = request_log
         self.auth = auth
         self.rng = random.Random()
+        self._log = request_log.append
+        self._auth_enabled = auth.enabled
         self.request_ids = RequestIds()
-        self._request_formats: dict[str | None, str] = {}
-        self._response_formats: dict[str | None, str] = {}
+        self._request_formats: dict[bytes | None, str] = {}
+        self._response_formats: dict[bytes | None, str] = {}
 
     def _log_stream(self, endpoint: str) -> str:
         return f"arn:aws:logs:{self.config.region}:{self.config.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
@@ -149,9 +157,13 @@ class InvocationHandler:
             LogStreamArn=self._log_stream(endpoint),
         )
 
-    async def _read_body(self, receive: Receive) -> tuple[bytes, int]:
-        chunks: list[bytes] = []
-        size = 0
+    @staticmethod
+    async def _read_body(receive: Receive) -> tuple[bytes, int]:
+        message = await receive()
+        body = message.get("body", b"")
+        if not message.get("more_body"):
+            return body, len(body)  # the usual case: the whole body arrived in one message
+        chunks, size = [body], len(body)
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -162,47 +174,33 @@ class InvocationHandler:
                 chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size
+        return b"".join(chunks), size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = self.request_ids.next()
-        path = scope["path"]
-        name = path[len(PREFIX):-len(SUFFIX)]
-        content_type = accept = custom = target_variant = None
-        headers_map: dict[str, list[str]] | None = None
-        checks: list[tuple[bytes, bytes]] = []
-        for key, value in scope["headers"]:
-            if key == b"content-type":
-                content_type = value.decode("latin-1")
-            elif key == b"accept":
-                accept = value.decode("latin-1")
-            elif key.startswith(b"x-amzn-sagemaker-"):
-                if key in HEADER_RULES:
-                    checks.append((key, value))
-                if key == b"x-amzn-sagemaker-custom-attributes":
-                    custom = value.decode("latin-1")
-                elif key == b"x-amzn-sagemaker-target-variant":
-                    target_variant = value.decode("latin-1")
+        name = scope["path"][len(PREFIX):-len(SUFFIX)]
+        headers = dict(scope["headers"])  # header names are lower-case bytes in ASGI
+        content_type = headers.get(b"content-type")
+        accept = headers.get(b"accept")
+        custom = headers.get(b"x-amzn-sagemaker-custom-attributes")
+        target_variant = headers.get(b"x-amzn-sagemaker-target-variant")
+        checked = HEADER_RULES.keys() & headers.keys()
         body, size = await self._read_body(receive)
         variant_name = None
         try:
             if scope["method"] != "POST":
                 raise RuntimeValidationError(f"InvokeEndpoint requires POST, got {scope['method']}.", status=405)
-            if self.auth.enabled:
-                headers_map = {}
-                for key, value in scope["headers"]:
-                    headers_map.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
-                raw_path = scope.get("raw_path") or path.encode()
-                self.auth.check("POST", raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"), headers_map, body)
+            if self._auth_enabled:
+                self._authenticate(scope, body)
             route = self.router.get(name)
             if route is None:
                 problem = _violation(ENDPOINT_NAME_RULE, name)
                 if problem:
                     raise RuntimeValidationError(f"1 validation error detected: {problem}")
                 raise RuntimeValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
-            if checks:
-                self._check_headers(checks)
+            if checked:
+                self._check_headers([(key, headers[key]) for key in sorted(checked)])
             if size > MAX_BODY_BYTES:
                 raise RuntimeValidationError(
                     f"1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have "
@@ -210,15 +208,15 @@ class InvocationHandler:
                     "into smaller requests or use batch transform)"
                 )
             if target_variant is not None:
-                variant = route.variant(target_variant)
+                variant = route.variant(target_variant.decode("latin-1"))
                 if variant is None:
                     raise RuntimeValidationError(
-                        f"The variant {target_variant} specified in the X-Amzn-SageMaker-Target-Variant header is not "
-                        f"a production variant of endpoint {name}; use one of: "
+                        f"The variant {target_variant.decode('latin-1')} specified in the X-Amzn-SageMaker-Target-Variant "
+                        f"header is not a production variant of endpoint {name}; use one of: "
                         f"{', '.join(v.name for v in route.variants)}."
                     )
             else:
-                variant = route.pick(self.rng)
+                variant = route.single or route.pick(self.rng)
                 if variant is None:
                     raise RuntimeValidationError(
                         f"Endpoint {name} has no production variant with a weight above 0; set a weight with "
@@ -226,10 +224,8 @@ class InvocationHandler:
                     )
             variant_name = variant.name
             try:
-                media = self._request_formats.get(content_type) or self._remember(
-                    self._request_formats, content_type, payloads.request_format(content_type))
-                response_type = self._response_formats.get(accept) or self._remember(
-                    self._response_formats, accept, payloads.response_format(accept))
+                media = self._request_formats.get(content_type) or self._request_format(content_type)
+                response_type = self._response_formats.get(accept) or self._response_format(accept)
                 output = None
                 if media == payloads.CSV and response_type == payloads.JSON:
                     row = _single_row_csv(body, variant.model.feature_dim)
@@ -244,17 +240,17 @@ class InvocationHandler:
                 raise self._model_error(name, exc.status, exc.message) from None
             except InferenceInputError as exc:
                 raise self._model_error(name, 400, str(exc)) from None
-            headers = [
-                (b"content-type", response_type.encode()),
-                (b"x-amzn-invoked-production-variant", variant_name.encode()),
+            response_headers = [
+                _CONTENT_TYPES[response_type],
+                variant.header,
                 (b"x-amzn-requestid", request_id.encode()),
-                (b"content-length", str(len(output)).encode()),
+                (b"content-length", b"%d" % len(output)),
             ]
             if custom is not None:
-                headers.append((b"x-amzn-sagemaker-custom-attributes", custom.encode("latin-1")))
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
+                response_headers.append((b"x-amzn-sagemaker-custom-attributes", custom))
+            await send({"type": "http.response.start", "status": 200, "headers": response_headers})
             await send({"type": "http.response.body", "body": output})
-            self.request_log.record(request_id, "runtime", name, variant_name, 200, None, started, size, len(output))
+            self._log((time.time(), request_id, "runtime", name, variant_name, 200, None, started, time.perf_counter(), size, len(output)))
         except ServiceError as error:
             await self._send_error(send, error, request_id)
             self.request_log.record(request_id, "runtime", name, variant_name, error.status, error.code, started, size, 0)
@@ -264,8 +260,24 @@ class InvocationHandler:
             await self._send_error(send, error, request_id)
             self.request_log.record(request_id, "runtime", name, variant_name, 500, error.code, started, size, 0)
 
+    def _authenticate(self, scope: Scope, body: bytes) -> None:
+        headers_map: dict[str, list[str]] = {}
+        for key, value in scope["headers"]:
+            headers_map.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.auth.check(scope["method"], raw_path.decode("latin-1"), query, headers_map, body)
+
+    def _request_format(self, content_type: bytes | None) -> str:
+        media = payloads.request_format(content_type.decode("latin-1") if content_type is not None else None)
+        return self._remember(self._request_formats, content_type, media)
+
+    def _response_format(self, accept: bytes | None) -> str:
+        media = payloads.response_format(accept.decode("latin-1") if accept is not None else None)
+        return self._remember(self._response_formats, accept, media)
+
     @staticmethod
-    def _remember(cache: dict[str | None, str], key: str | None, value: str) -> str:
+    def _remember(cache: dict[bytes | None, str], key: bytes | None, value: str) -> str:
         if len(cache) < 256:  # header values are client-chosen: bound the cache
             cache[key] = value
         return value

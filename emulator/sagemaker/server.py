@@ -123,6 +123,7 @@ def serve(config: EmulatorConfig, log_level: str = "warning") -> int:
             http="httptools",
             lifespan="on",
             access_log=False,
+            proxy_headers=False,  # nothing sits in front of the emulator; skip X-Forwarded-* handling
             log_level=log_level,
             timeout_keep_alive=65,
             server_header=False,

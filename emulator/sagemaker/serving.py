@@ -57,15 +57,18 @@ class ServingVariant:
     model: LinearModel
     weight: float
     scorer: RowScorer = field(init=False, repr=False, compare=False)
+    header: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)  # x-Amzn-Invoked-Production-Variant
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scorer", RowScorer.for_model(self.model))
+        object.__setattr__(self, "header", (b"x-amzn-invoked-production-variant", self.name.encode()))
 
 
 @dataclass(frozen=True)
 class EndpointRoute:
     endpoint_name: str
     variants: tuple[ServingVariant, ...]
+    single: ServingVariant | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         total, cumulative = 0.0, []
@@ -75,6 +78,8 @@ class EndpointRoute:
         object.__setattr__(self, "_cumulative", tuple(cumulative))
         object.__setattr__(self, "_total", total)
         object.__setattr__(self, "_by_name", {v.name: v for v in self.variants})
+        # The common one-variant endpoint skips the weighted draw.
+        object.__setattr__(self, "single", self.variants[0] if len(self.variants) == 1 and total > 0 else None)
 
     def variant(self, name: str) -> ServingVariant | None:
         return self._by_name.get(name)  # type: ignore[attr-defined]
