@@ -45,7 +45,8 @@ AUTH = (
     "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, "
     "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64
 )
-DURATION = float(os.environ.get("SAGESTACK_BENCH_SECONDS", "5"))
+DURATION = float(os.environ.get("SAGESTACK_BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("SAGESTACK_BENCH_ROUNDS", "3"))
 
 
 # --- baseline (a): bare uvicorn ------------------------------------------------------------------
@@ -229,23 +230,25 @@ def main() -> None:
                 warm = load(ports[name], request, 4, 0.5)
                 if warm.requests == 0 or warm.errors:
                     raise RuntimeError(f"{name} answered {warm.errors} errors out of {warm.requests} warm-up requests")
-            idle_rss = _rss_mb(emulator.pid)  # type: ignore[arg-type]
-            served = 0
-            rows = []
-            results: dict[tuple[str, int], LoadResult] = {}
-            for connections in (16, 64):
-                for name, request in targets.items():
-                    result = load(ports[name], request, connections, DURATION)
-                    results[(name, connections)] = result
-                    if name == "emulator":
-                        served += result.requests
-                    rows.append((name, connections, result))
-            # 10,000-row batch latency
+            # 10,000-row batch (realistic wdbc-like values, 5 significant digits)
             rng = np.random.default_rng(7)
             base = np.array([float(v) for v in ROW.split(",")])
             batch_rows = base * rng.uniform(0.8, 1.2, size=(10_000, 30))
             batch_body = "\n".join(",".join(f"{v:.5g}" for v in row) for row in batch_rows).encode()
             batch_request = build_request(emulator_port, path, batch_body)
+            if load(emulator_port, batch_request, 1, 10.0, max_requests=3).errors:  # warms the batch path too
+                raise RuntimeError("the emulator did not answer the 10,000-row batch")
+            idle_rss = _rss_mb(emulator.pid)  # type: ignore[arg-type]
+            served = 0
+            results: dict[tuple[str, int], list[LoadResult]] = {}
+            # Interleaved rounds, best of ROUNDS per cell: a noisy neighbour hurts one round, not a target.
+            for _ in range(ROUNDS):
+                for connections in (16, 64):
+                    for name, request in targets.items():
+                        result = load(ports[name], request, connections, DURATION)
+                        results.setdefault((name, connections), []).append(result)
+                        if name == "emulator":
+                            served += result.requests
             batch = load(emulator_port, batch_request, 1, 60.0, max_requests=30)
             # memory after >= 100,000 requests in total
             if served < 100_000:
@@ -259,15 +262,20 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(10)
 
-    print(f"\nInvokeEndpoint, single-row text/csv, {DURATION:g} s per cell, same load generator for all")
+    best = {key: max(runs, key=lambda r: r.rps) for key, runs in results.items()}
+    print(f"\nInvokeEndpoint, single-row text/csv; best of {ROUNDS} interleaved {DURATION:g}-second rounds per cell;")
+    print("one raw-socket keep-alive load generator (uvloop) for every target")
     print(f"{'target':<20}{'conns':>6}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    for name, connections, result in rows:
-        print(f"{name:<20}{connections:>6}{result.rps:>10.0f}{result.percentile(50):>9.2f}{result.percentile(99):>9.2f}{result.errors:>8}")
+    for connections in (16, 64):
+        for name in targets:
+            result = best[(name, connections)]
+            errors = sum(r.errors for r in results[(name, connections)])
+            print(f"{name:<20}{connections:>6}{result.rps:>10.0f}{result.percentile(50):>9.2f}{result.percentile(99):>9.2f}{errors:>8}")
     print("\nratios (emulator throughput / baseline throughput)")
     for connections in (16, 64):
-        emu = results[("emulator", connections)].rps
-        bare = results[("bare uvicorn (a)", connections)].rps
-        moto = results[("moto server (b)", connections)].rps
+        emu = best[("emulator", connections)].rps
+        bare = best[("bare uvicorn (a)", connections)].rps
+        moto = best[("moto server (b)", connections)].rps
         print(f"  {connections:>2} connections: {emu / bare:.2f}x bare uvicorn (target >= 0.7), "
               f"{emu / moto:.1f}x moto (target >= 3)")
     lat = sorted(batch.latencies)

@@ -277,6 +277,8 @@ class SageMakerBackend:
                 if variant["ModelName"] not in self.records[MODEL]:
                     raise self._not_found(MODEL, variant["ModelName"])
             record = {key: value for key, value in params.items() if key != "Tags"}
+            # SageMaker reports the default weight it applied.
+            record["ProductionVariants"] = [{"InitialVariantWeight": 1.0, **v} for v in variants]
             record["EndpointConfigArn"] = self.arn(ENDPOINT_CONFIG, name)
             record["CreationTime"] = self.clock()
             self.records[ENDPOINT_CONFIG][name] = record

@@ -47,13 +47,17 @@ def test_health_binding_and_request_log(sagemaker_emulator, sagemaker_clients, d
     listening = [c.laddr for c in psutil.Process(sagemaker_emulator.pid).net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN]
     assert listening and all(address.ip == names.LOOPBACK for address in listening)
 
+    log_path = sagemaker_emulator.data_dir / "requests.log"
+    time.sleep(0.5)  # let earlier requests' lines reach the file, then read only what follows
+    offset = log_path.stat().st_size
     sagemaker_clients.runtime.invoke_endpoint(EndpointName=deployed_endpoint, Body=",".join(["1"] * 30), ContentType="text/csv")
     with pytest.raises(ClientError):
         sagemaker_clients.sagemaker.describe_endpoint(EndpointName="not-there")
-    log_path = sagemaker_emulator.data_dir / "requests.log"
     deadline = time.monotonic() + 5
     while True:
-        entries = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+        with log_path.open() as handle:
+            handle.seek(offset)
+            entries = [json.loads(line) for line in handle.read().splitlines() if line.strip()]
         runtime = [e for e in entries if e["api"] == "runtime" and e["target"] == deployed_endpoint and e["status"] == 200]
         control = [e for e in entries if e["api"] == "control" and e.get("error") == "ValidationException"]
         if (runtime and control) or time.monotonic() > deadline:

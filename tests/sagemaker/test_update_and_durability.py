@@ -61,16 +61,19 @@ def test_update_endpoint_swaps_models_without_a_failed_request(sagemaker_emulato
     assert _label(sagemaker_clients.runtime, name) == 0
     config = _new_config(sm, two_models["high"])
     stop = threading.Event()
-    seen: list[int] = []
+    seen: list[tuple[float, float, int]] = []  # (sent, answered, label) per request
     failures: list[str] = []
 
     def hammer() -> None:
         runtime = boto_session().client("sagemaker-runtime", endpoint_url=sagemaker_emulator.url, config=Config(retries={"max_attempts": 1}))
         while not stop.is_set():
+            sent = time.monotonic()
             try:
-                seen.append(_label(runtime, name))
+                label = _label(runtime, name)
             except Exception as error:  # any failure at all is a test failure
                 failures.append(repr(error))
+                continue
+            seen.append((sent, time.monotonic(), label))
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for thread in threads:
@@ -84,9 +87,11 @@ def test_update_endpoint_swaps_models_without_a_failed_request(sagemaker_emulato
     for thread in threads:
         thread.join()
     assert failures == []
-    assert seen[0] == 0 and seen[-1] == 1
-    first_new = seen.index(1)
-    assert all(label == 1 for label in seen[first_new + 8:])  # once swapped, old answers only from in-flight requests
+    labels = [label for _, _, label in sorted(seen)]
+    assert labels[0] == 0 and labels[-1] == 1 and len(seen) > 20
+    # The swap is atomic: a request sent after any request was answered by the new model is answered by it too.
+    first_new_answer = min(answered for _, answered, label in seen if label == 1)
+    assert all(label == 1 for sent, _, label in seen if sent > first_new_answer)
     endpoint = sm.describe_endpoint(EndpointName=name)
     assert endpoint["EndpointConfigName"] == config and "PendingDeploymentSummary" not in endpoint
 
