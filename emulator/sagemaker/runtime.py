@@ -177,28 +177,47 @@ class InvocationHandler:
         return b"".join(chunks), size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry (any ASGI server; uvicorn normally uses `fastpath.InvocationProtocol`)."""
+        body, size = await self._read_body(receive)
+        status, headers, output = self.invoke(
+            scope["method"],
+            scope["path"][len(PREFIX):-len(SUFFIX)],
+            scope["headers"],
+            body,
+            size,
+            scope.get("raw_path") or scope["path"].encode(),
+            scope.get("query_string", b""),
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": output})
+
+    def invoke(
+        self,
+        method: str,
+        name: str,
+        header_list: list[tuple[bytes, bytes]],
+        body: bytes,
+        size: int,
+        raw_path: bytes,
+        query: bytes,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One InvokeEndpoint, synchronously: (status, response headers, body). Never raises."""
         started = time.perf_counter()
         request_id = self.request_ids.next()
-        name = scope["path"][len(PREFIX):-len(SUFFIX)]
-        headers = dict(scope["headers"])  # header names are lower-case bytes in ASGI
-        content_type = headers.get(b"content-type")
-        accept = headers.get(b"accept")
-        custom = headers.get(b"x-amzn-sagemaker-custom-attributes")
-        target_variant = headers.get(b"x-amzn-sagemaker-target-variant")
-        checked = HEADER_RULES.keys() & headers.keys()
-        body, size = await self._read_body(receive)
+        headers = dict(header_list)  # header names are lower-case bytes
         variant_name = None
         try:
-            if scope["method"] != "POST":
-                raise RuntimeValidationError(f"InvokeEndpoint requires POST, got {scope['method']}.", status=405)
+            if method != "POST":
+                raise RuntimeValidationError(f"InvokeEndpoint requires POST, got {method}.", status=405)
             if self._auth_enabled:
-                self._authenticate(scope, body)
+                self._authenticate(method, header_list, raw_path, query, body)
             route = self.router.get(name)
             if route is None:
                 problem = _violation(ENDPOINT_NAME_RULE, name)
                 if problem:
                     raise RuntimeValidationError(f"1 validation error detected: {problem}")
                 raise RuntimeValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
+            checked = HEADER_RULES.keys() & headers.keys()
             if checked:
                 self._check_headers([(key, headers[key]) for key in sorted(checked)])
             if size > MAX_BODY_BYTES:
@@ -207,6 +226,7 @@ class InvocationHandler:
                     f"length less than or equal to {MAX_BODY_BYTES} (the request body is {size} bytes; split it "
                     "into smaller requests or use batch transform)"
                 )
+            target_variant = headers.get(b"x-amzn-sagemaker-target-variant")
             if target_variant is not None:
                 variant = route.variant(target_variant.decode("latin-1"))
                 if variant is None:
@@ -223,6 +243,8 @@ class InvocationHandler:
                         "UpdateEndpointWeightsAndCapacities or send X-Amzn-SageMaker-Target-Variant."
                     )
             variant_name = variant.name
+            content_type = headers.get(b"content-type")
+            accept = headers.get(b"accept")
             try:
                 media = self._request_formats.get(content_type) or self._request_format(content_type)
                 response_type = self._response_formats.get(accept) or self._response_format(accept)
@@ -246,27 +268,25 @@ class InvocationHandler:
                 (b"x-amzn-requestid", request_id.encode()),
                 (b"content-length", b"%d" % len(output)),
             ]
+            custom = headers.get(b"x-amzn-sagemaker-custom-attributes")
             if custom is not None:
                 response_headers.append((b"x-amzn-sagemaker-custom-attributes", custom))
-            await send({"type": "http.response.start", "status": 200, "headers": response_headers})
-            await send({"type": "http.response.body", "body": output})
             self._log((time.time(), request_id, "runtime", name, variant_name, 200, None, started, time.perf_counter(), size, len(output)))
+            return 200, response_headers, output
         except ServiceError as error:
-            await self._send_error(send, error, request_id)
-            self.request_log.record(request_id, "runtime", name, variant_name, error.status, error.code, started, size, 0)
+            failure = error
         except Exception as exc:  # never a crash: answer like SageMaker's InternalFailure and log the cause
             log.exception("unexpected error invoking %s", name)
-            error = ServiceError(f"An internal error occurred in the SageMaker emulator: {type(exc).__name__}: {exc}")
-            await self._send_error(send, error, request_id)
-            self.request_log.record(request_id, "runtime", name, variant_name, 500, error.code, started, size, 0)
+            failure = ServiceError(f"An internal error occurred in the SageMaker emulator: {type(exc).__name__}: {exc}")
+        status, response_headers, output = self._error_response(failure, request_id)
+        self._log((time.time(), request_id, "runtime", name, variant_name, status, failure.code, started, time.perf_counter(), size, 0))
+        return status, response_headers, output
 
-    def _authenticate(self, scope: Scope, body: bytes) -> None:
+    def _authenticate(self, method: str, header_list: list[tuple[bytes, bytes]], raw_path: bytes, query: bytes, body: bytes) -> None:
         headers_map: dict[str, list[str]] = {}
-        for key, value in scope["headers"]:
+        for key, value in header_list:
             headers_map.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string", b"").decode("latin-1")
-        self.auth.check(scope["method"], raw_path.decode("latin-1"), query, headers_map, body)
+        self.auth.check(method, raw_path.decode("latin-1"), query.decode("latin-1"), headers_map, body)
 
     def _request_format(self, content_type: bytes | None) -> str:
         media = payloads.request_format(content_type.decode("latin-1") if content_type is not None else None)
@@ -294,21 +314,15 @@ class InvocationHandler:
             raise RuntimeValidationError(f"{len(problems)} validation {noun} detected: " + "; ".join(problems))
 
     @staticmethod
-    async def _send_error(send: Send, error: ServiceError, request_id: str) -> None:
+    def _error_response(error: ServiceError, request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         body = {"message": error.message, **error.fields}
         if isinstance(error, AuthError):
             body = {"__type": error.code, "message": error.message}
         data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"x-amzn-errortype", error.code.encode()),
-                    (b"x-amzn-requestid", request_id.encode()),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"x-amzn-errortype", error.code.encode()),
+            (b"x-amzn-requestid", request_id.encode()),
+            (b"content-length", b"%d" % len(data)),
+        ]
+        return error.status, headers, data

@@ -104,6 +104,7 @@ def serve(config: EmulatorConfig, log_level: str = "warning") -> int:
     import uvicorn
 
     from emulator.sagemaker.app import create_app
+    from emulator.sagemaker.fastpath import protocol_class
 
     try:
         sock = bind(config.host, config.port)
@@ -120,7 +121,7 @@ def serve(config: EmulatorConfig, log_level: str = "warning") -> int:
         uvicorn.Config(
             app,
             loop="uvloop",
-            http="httptools",
+            http=protocol_class(),  # httptools, with InvokeEndpoint answered in the parser callbacks
             lifespan="on",
             access_log=False,
             proxy_headers=False,  # nothing sits in front of the emulator; skip X-Forwarded-* handling
