@@ -1,8 +1,8 @@
 """Which container images the emulator can stand in for: SageMaker's built-in Linear Learner.
 
 AWS publishes the algorithm as `<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:1`
-(a different registry account per region, `.amazonaws.com.cn` in China); the emulator
-accepts that repository in any region, with any tag or digest.
+(a different registry account per region, other domains in China and the isolated
+partitions); the emulator accepts that repository in any region, with any tag or digest.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import re
 
 LINEAR_LEARNER_REPOSITORY = "linear-learner"
 
+# The registry domain varies by partition (amazonaws.com, amazonaws.com.cn, c2s.ic.gov, ...).
 _LINEAR_LEARNER_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.(?:[a-z0-9-]+\.)*[a-z]{2,}"
     r"/linear-learner(?::[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})?$"
 )
 

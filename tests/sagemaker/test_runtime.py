@@ -215,6 +215,14 @@ def test_aws_cli_invoke_endpoint(sagemaker_emulator, deployed_endpoint, tmp_path
     assert done.returncode != 0
     assert "An error occurred (ModelError) when calling the InvokeEndpoint operation: Received client error (400)" in done.stderr
 
+    described = subprocess.run([str(VENV_BIN / "aws"), "sagemaker", "describe-endpoint", "--endpoint-name", deployed_endpoint],
+                                capture_output=True, text=True, env=_client_env(sagemaker_emulator.url), timeout=60)
+    assert described.returncode == 0, described.stderr
+    assert json.loads(described.stdout)["EndpointStatus"] == "InService"
+    missing = subprocess.run([str(VENV_BIN / "aws"), "sagemaker", "describe-endpoint", "--endpoint-name", "nope"],
+                             capture_output=True, text=True, env=_client_env(sagemaker_emulator.url), timeout=60)
+    assert missing.returncode != 0 and "(ValidationException) when calling the DescribeEndpoint operation: Could not find endpoint" in missing.stderr
+
 
 SDK_SCRIPT = """
 import json, sys
