@@ -30,8 +30,11 @@ def _quote(text: str) -> str:
 
 
 class RequestLog:
-    def __init__(self, path: Path | None, flush_interval: float = 0.25):
+    """JSON-lines request log; the file rotates to `<name>.1` past `max_bytes` (one backup kept)."""
+
+    def __init__(self, path: Path | None, flush_interval: float = 0.25, max_bytes: int = 64 * 1024 * 1024):
         self.path = path
+        self.max_bytes = max_bytes
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=200_000)
         self._interval = flush_interval
         self._stop = threading.Event()
@@ -89,6 +92,10 @@ class RequestLog:
             lines.append(self._line(pending.popleft()))
         out.write("\n".join(lines) + "\n")
         out.flush()
+        if self._handle is not None and self.path is not None and self._handle.tell() > self.max_bytes:
+            self._handle.close()
+            self.path.replace(self.path.with_name(self.path.name + ".1"))
+            self._handle = self.path.open("a", buffering=1 << 16)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):

@@ -113,3 +113,20 @@ def test_credential_check_gives_aws_403s(tmp_path, localstack, mode):
             assert wrong_secret.list_models()["Models"] == []
     finally:
         proc.stop()
+
+
+def test_request_log_lines_are_json_and_the_file_rotates(tmp_path):
+    from emulator.sagemaker.logs import RequestLog
+
+    log = RequestLog(tmp_path / "requests.log", max_bytes=4_000)
+    log.start()
+    started = time.perf_counter()
+    for index in range(60):
+        log.record(f"id-{index}", "runtime", "ep", "AllTraffic", 200, None, started, 10, 20)
+    log.record("odd", "control", 'SageMaker."quoted"\n', None, 400, "ValidationException", started, 1, 2)
+    log.close()
+    lines = [line for name in ("requests.log.1", "requests.log") for line in (tmp_path / name).read_text().splitlines()]
+    entries = [json.loads(line) for line in lines]
+    assert entries[-1]["target"] == 'SageMaker."quoted"\n' and entries[-1]["error"] == "ValidationException"
+    assert {e["request_id"] for e in entries} >= {"id-59", "odd"}
+    assert (tmp_path / "requests.log.1").stat().st_size > 4_000
