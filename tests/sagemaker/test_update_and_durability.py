@@ -78,7 +78,10 @@ def test_update_endpoint_swaps_models_without_a_failed_request(sagemaker_emulato
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 30
+    while len(seen) < 20 and not failures:  # every client is up and hammering before the update
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     sm.update_endpoint(EndpointName=name, EndpointConfigName=config)
     assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] in ("Updating", "InService")
     sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
