@@ -69,7 +69,9 @@ class SageMakerBackend:
         self.store = store
         self.router = router
         self.artifacts = artifacts
-        self.clock = clock
+        # SageMaker keeps times to the millisecond (what the wire carries), so a time read back from
+        # a Describe* answer and passed to CreationTimeAfter/Before compares the way it does on AWS.
+        self.clock = lambda: round(clock(), 3)
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, Any]]] = {
             TRAINING_JOB: {}, MODEL: {}, ENDPOINT_CONFIG: {}, ENDPOINT: {}, TAGS: {}
@@ -217,6 +219,12 @@ class SageMakerBackend:
             if name in self.records[MODEL]:
                 raise self._already_exists(MODEL, name)
             record = {key: value for key, value in params.items() if key != "Tags"}
+            # DescribeModel reports the defaults SageMaker applied.
+            if record.get("PrimaryContainer"):
+                record["PrimaryContainer"] = {"Mode": "SingleModel", "Environment": {}, **record["PrimaryContainer"]}
+            if record.get("Containers"):
+                record["Containers"] = [{"Mode": "SingleModel", "Environment": {}, **c} for c in record["Containers"]]
+            record.setdefault("EnableNetworkIsolation", False)
             record["ModelArn"] = self.arn(MODEL, name)
             record["CreationTime"] = self.clock()
             self.records[MODEL][name] = record
@@ -671,6 +679,9 @@ class SageMakerBackend:
             now = self.clock()
             output_path = params["OutputDataConfig"]["S3OutputPath"].rstrip("/")
             record = {key: value for key, value in params.items() if key != "Tags"}
+            # DescribeTrainingJob reports the defaults SageMaker applied.
+            for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
+                record.setdefault(flag, False)
             record.update(
                 {
                     "TrainingJobArn": self.arn(TRAINING_JOB, name),

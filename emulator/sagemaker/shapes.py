@@ -158,7 +158,10 @@ class _Validator:
         if pattern:
             compiled = compiled_pattern(pattern)
             if compiled is not None and compiled.fullmatch(value) is None:
-                self.fail(value, path, f"Member must satisfy regular expression pattern: {pattern}")
+                # botocore's copy of the model drops the leading "^" that SageMaker's messages show
+                # (e.g. "... pattern: ^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?" for modelName).
+                shown = pattern if pattern.startswith("^") else f"^{pattern}"
+                self.fail(value, path, f"Member must satisfy regular expression pattern: {shown}")
 
     def _check_range(self, shape: Shape, value: Any, path: str) -> None:
         low, high = shape.metadata.get("min"), shape.metadata.get("max")

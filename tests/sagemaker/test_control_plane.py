@@ -120,7 +120,7 @@ def test_validation_errors_come_from_the_service_model(sagemaker_emulator):
     assert status == 400 and headers["x-amzn-ErrorType"] == "ValidationException" and body["__type"] == "ValidationException"
     assert body["message"] == (
         "1 validation error detected: Value 'bad_name!' at 'endpointName' failed to satisfy constraint: "
-        "Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+        "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
     )
     status, _, body = post("SageMaker.CreateEndpoint", b"{not json")
     assert (status, body["__type"]) == (400, "SerializationException")
