@@ -220,6 +220,11 @@ class InvocationHandler:
             checked = HEADER_RULES.keys() & headers.keys()
             if checked:
                 self._check_headers([(key, headers[key]) for key in sorted(checked)])
+                if b"x-amzn-sagemaker-target-model" in checked:
+                    # Every emulated endpoint is single-model (Linear Learner), as SageMaker words it.
+                    raise RuntimeValidationError(
+                        f"Endpoint {name} is not a multi-model endpoint and does not support target model header."
+                    )
             if size > MAX_BODY_BYTES:
                 raise RuntimeValidationError(
                     f"1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have "

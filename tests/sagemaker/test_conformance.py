@@ -347,3 +347,13 @@ def test_invoke_unknown_target_variant_and_oversize(sagemaker_clients, deployed_
     response = runtime.invoke_endpoint(EndpointName=deployed_endpoint, ContentType="text/csv", Body=ROW, TargetVariant="AllTraffic")
     assert response["InvokedProductionVariant"] == "AllTraffic"
     assert re.fullmatch(r"[0-9a-f-]{36}", response["ResponseMetadata"]["RequestId"])
+
+
+def test_invoke_target_model_on_single_model_endpoint(sagemaker_clients, deployed_endpoint):
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker_clients.runtime.invoke_endpoint(EndpointName=deployed_endpoint, ContentType="text/csv", Body=ROW,
+                                                  TargetModel="model.tar.gz")
+    assert _error(excinfo) == (
+        "ValidationError", 400,
+        f"Endpoint {deployed_endpoint} is not a multi-model endpoint and does not support target model header.",
+    )
