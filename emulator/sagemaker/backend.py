@@ -723,9 +723,8 @@ class SageMakerBackend:
             job = self._get(TRAINING_JOB, name)
             status = job["TrainingJobStatus"]
             if status in ("Completed", "Failed", "Stopped"):
-                raise ValidationException(
-                    f"The training job {name} is in status {status} and cannot be stopped; only InProgress jobs can be stopped."
-                )
+                # SageMaker's words (only InProgress jobs can be stopped).
+                raise ValidationException(f"The request was rejected because the training job is in status {status}.")
             if status == "Stopping":
                 return {}
             self.training_progress(name, {"status": "Stopping", "secondary": "Stopping", "message": "Stopping the training job"})

@@ -229,6 +229,9 @@ def test_training_job_describe_members_duplicate_and_failed_waiter(sagemaker_cli
     assert transitions[0]["Status"] == "Starting" and transitions[-1]["Status"] == "Failed"
     assert isinstance(job["TrainingTimeInSeconds"], int) and isinstance(job["BillableTimeInSeconds"], int)
     assert sm.list_tags(ResourceArn=job["TrainingJobArn"])["Tags"] == [{"Key": "project", "Value": "conformance"}]
+    with pytest.raises(ClientError) as excinfo:
+        sm.stop_training_job(TrainingJobName=name)
+    assert _error(excinfo) == ("ValidationException", 400, "The request was rejected because the training job is in status Failed.")
 
     listed = sm.list_training_jobs(NameContains=name.lower(), StatusEquals="Failed")["TrainingJobSummaries"]
     assert [j["TrainingJobName"] for j in listed] == [name]
