@@ -151,6 +151,14 @@ class SageMakerBackend:
         label = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint"}[kind]
         return ValidationException(f'Cannot create already existing {label} "{self.arn(kind, name)}".')
 
+    def _taken_locked(self, kind: str, name: str) -> bool:
+        """Names are unique case-insensitively (the ARN, which lower-cases them, is the identity):
+        "The name is case-insensitive in CreateEndpoint, but the case is preserved"."""
+        if name in self.records[kind]:
+            return True
+        lowered = name.lower()
+        return any(existing.lower() == lowered for existing in self.records[kind])
+
     def _get(self, kind: str, name: str) -> dict[str, Any]:
         record = self.records[kind].get(name)
         if record is None:
@@ -216,7 +224,7 @@ class SageMakerBackend:
         if params.get("PrimaryContainer") and params.get("Containers"):
             raise ValidationException("Specify either PrimaryContainer or Containers for a model, not both.")
         with self.lock:
-            if name in self.records[MODEL]:
+            if self._taken_locked(MODEL, name):
                 raise self._already_exists(MODEL, name)
             record = {key: value for key, value in params.items() if key != "Tags"}
             # DescribeModel reports the defaults SageMaker applied.
@@ -279,7 +287,7 @@ class SageMakerBackend:
                     f"Production variant {variant_name} has no ModelName; the emulator serves model-based variants only."
                 )
         with self.lock:
-            if name in self.records[ENDPOINT_CONFIG]:
+            if self._taken_locked(ENDPOINT_CONFIG, name):
                 raise self._already_exists(ENDPOINT_CONFIG, name)
             for variant in variants:
                 if variant["ModelName"] not in self.records[MODEL]:
@@ -359,7 +367,7 @@ class SageMakerBackend:
     def create_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         name, config_name = params["EndpointName"], params["EndpointConfigName"]
         with self.lock:
-            if name in self.records[ENDPOINT]:
+            if self._taken_locked(ENDPOINT, name):
                 raise self._already_exists(ENDPOINT, name)
             config = self._get(ENDPOINT_CONFIG, config_name)
             specs = self._variant_specs_locked(config)
@@ -658,7 +666,7 @@ class SageMakerBackend:
             )
         resources = params.get("ResourceConfig") or {}
         with self.lock:
-            if name in self.records[TRAINING_JOB]:
+            if self._taken_locked(TRAINING_JOB, name):
                 raise ResourceInUse(
                     "Training job names must be unique within an AWS account and region, and a training job with "
                     f"this name already exists ({self.arn(TRAINING_JOB, name)})"

@@ -360,3 +360,21 @@ def test_invoke_target_model_on_single_model_endpoint(sagemaker_clients, deploye
         "ValidationError", 400,
         f"Endpoint {deployed_endpoint} is not a multi-model endpoint and does not support target model header.",
     )
+
+
+def test_names_are_unique_case_insensitively(sagemaker_clients, sagemaker_model_url):
+    """"The name is case-insensitive in CreateEndpoint, but the case is preserved" (the ARN lower-cases it)."""
+    sm = sagemaker_clients.sagemaker
+    model = _model(sm, sagemaker_model_url, name=unique_name("Conf-Case"))
+    with pytest.raises(ClientError) as excinfo:
+        _model(sm, sagemaker_model_url, name=model.lower())
+    assert _error(excinfo) == ("ValidationException", 400, f'Cannot create already existing model "{_arn("model", model)}".')
+    config = _config(sm, model)
+    endpoint = unique_name("Conf-Case-Ep")
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    with pytest.raises(ClientError) as excinfo:
+        sm.create_endpoint(EndpointName=endpoint.upper(), EndpointConfigName=config)
+    assert _error(excinfo) == ("ValidationException", 400, f'Cannot create already existing endpoint "{_arn("endpoint", endpoint)}".')
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    assert sm.describe_endpoint(EndpointName=endpoint)["EndpointName"] == endpoint  # case preserved
+    sm.delete_endpoint(EndpointName=endpoint)
