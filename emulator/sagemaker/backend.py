@@ -720,8 +720,16 @@ class SageMakerBackend:
             return _public(self._get(TRAINING_JOB, params["TrainingJobName"]))
 
     def list_training_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        items = self._list(TRAINING_JOB, "TrainingJobName", params, status_key="TrainingJobStatus")
-        page, token = _paginate(items, params.get("NextToken"), params.get("MaxResults") or DEFAULT_MAX_RESULTS)
+        status = params.get("StatusEquals")
+        if status and params.get("MaxResults"):
+            # Documented quirk: with both set, SageMaker takes MaxResults jobs ignoring StatusEquals,
+            # then filters that page by status (NextToken continues over all jobs).
+            items = self._list(TRAINING_JOB, "TrainingJobName", {**params, "StatusEquals": None}, status_key="TrainingJobStatus")
+            page, token = _paginate(items, params.get("NextToken"), params["MaxResults"])
+            page = [r for r in page if r.get("TrainingJobStatus") == status]
+        else:
+            items = self._list(TRAINING_JOB, "TrainingJobName", params, status_key="TrainingJobStatus")
+            page, token = _paginate(items, params.get("NextToken"), params.get("MaxResults") or DEFAULT_MAX_RESULTS)
         keys = ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus")
         return {"TrainingJobSummaries": [{k: r.get(k) for k in keys} for r in page], "NextToken": token}
 
@@ -811,6 +819,9 @@ class SageMakerBackend:
             items = [r for r in items if contains in r[name_key].lower()]
         if status_key and params.get("StatusEquals"):
             items = [r for r in items if r.get(status_key) == params["StatusEquals"]]
+        # The reference: CreationTimeAfter is "greater than or equal to" for endpoints, models and
+        # endpoint configs, but "created after" for training jobs.
+        inclusive_after = kind != TRAINING_JOB
         for field, key, after in (
             ("CreationTimeAfter", "CreationTime", True),
             ("CreationTimeBefore", "CreationTime", False),
@@ -819,7 +830,10 @@ class SageMakerBackend:
         ):
             if params.get(field) is not None:
                 bound = parse_timestamp(params[field])
-                items = [r for r in items if key in r and ((r[key] > bound) if after else (r[key] < bound))]
+                if after and inclusive_after and key == "CreationTime":
+                    items = [r for r in items if key in r and r[key] >= bound]
+                else:
+                    items = [r for r in items if key in r and ((r[key] > bound) if after else (r[key] < bound))]
         sort_by = params.get("SortBy") or "CreationTime"
         sort_key = {"Name": name_key, "CreationTime": "CreationTime", "Status": status_key or name_key}[sort_by]
         items.sort(key=lambda r: (r.get(sort_key) or "", r[name_key]), reverse=(params.get("SortOrder") or "Descending") == "Descending")

@@ -236,6 +236,25 @@ def test_training_job_describe_members_duplicate_and_failed_waiter(sagemaker_cli
     listed = sm.list_training_jobs(NameContains=name.lower(), StatusEquals="Failed")["TrainingJobSummaries"]
     assert [j["TrainingJobName"] for j in listed] == [name]
     assert sm.list_training_jobs(NameContains=name, StatusEquals="Completed")["TrainingJobSummaries"] == []
+    # "created after": strictly after, for training jobs
+    assert sm.list_training_jobs(NameContains=name, CreationTimeAfter=job["CreationTime"])["TrainingJobSummaries"] == []
+
+
+def test_list_training_jobs_applies_max_results_before_status_equals(sagemaker_clients, sagemaker_artifact_bucket):
+    """Documented: with StatusEquals and MaxResults, MaxResults jobs are retrieved ignoring StatusEquals
+    (newest first), then filtered by it."""
+    sm = sagemaker_clients.sagemaker
+    prefix = unique_name("conf-quirk")
+    image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/custom:1"
+    failed = f"{prefix}-a"
+    sm.create_training_job(**_training_request(failed, sagemaker_artifact_bucket, image))
+    time.sleep(0.01)
+    sm.create_training_job(**_training_request(f"{prefix}-b", sagemaker_artifact_bucket, image))
+    first = sm.list_training_jobs(NameContains=prefix, StatusEquals="Failed", MaxResults=1)
+    assert [j["TrainingJobName"] for j in first["TrainingJobSummaries"]] == [f"{prefix}-b"]
+    second = sm.list_training_jobs(NameContains=prefix, StatusEquals="Failed", MaxResults=1, NextToken=first["NextToken"])
+    assert [j["TrainingJobName"] for j in second["TrainingJobSummaries"]] == [failed]
+    assert sm.list_training_jobs(NameContains=prefix, StatusEquals="InProgress", MaxResults=1)["TrainingJobSummaries"] == []
 
 
 # --- List* ----------------------------------------------------------------------------------
@@ -253,8 +272,12 @@ def test_list_defaults_filters_and_paginators(sagemaker_clients, sagemaker_model
     assert listed == list(reversed(names))  # CreationTime, Descending by default
     ascending = sm.list_models(NameContains=tag, SortBy="Name", SortOrder="Ascending")["Models"]
     assert [m["ModelName"] for m in ascending] == sorted(names)
+    # "models with a creation time greater than or equal to the specified time"
     after = sm.list_models(NameContains=tag, CreationTimeAfter=before)["Models"]
-    assert f"{tag}-0" not in [m["ModelName"] for m in after] and len(after) == 4
+    assert [m["ModelName"] for m in after] == list(reversed(names))
+    later = sm.list_models(NameContains=tag, CreationTimeAfter=before + dt.timedelta(milliseconds=1))["Models"]
+    assert f"{tag}-0" not in [m["ModelName"] for m in later] and len(later) == 4
+    assert sm.list_models(NameContains=tag, CreationTimeBefore=before)["Models"] == []
     first = sm.list_models(NameContains=tag, MaxResults=2)
     assert len(first["Models"]) == 2 and first["NextToken"]
     second = sm.list_models(NameContains=tag, MaxResults=2, NextToken=first["NextToken"])
