@@ -141,7 +141,7 @@ class SageMakerBackend:
     # --- names and ARNs ------------------------------------------------------------------------
 
     def arn(self, kind: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}:{kind}/{name.lower()}"
+        return f"arn:{self.config.partition}:sagemaker:{self.config.region}:{self.config.account_id}:{kind}/{name.lower()}"
 
     def _not_found(self, kind: str, name: str) -> ValidationException:
         label = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint"}[kind]
@@ -181,7 +181,7 @@ class SageMakerBackend:
         self._save(TAGS, arn)
 
     def _resource_for_arn(self, arn: str) -> None:
-        prefix = f"arn:aws:sagemaker:{self.config.region}:{self.config.account_id}:"
+        prefix = f"arn:{self.config.partition}:sagemaker:{self.config.region}:{self.config.account_id}:"
         kind, _, name = arn[len(prefix):].partition("/") if arn.startswith(prefix) else ("", "", "")
         if kind in (TRAINING_JOB, MODEL, ENDPOINT_CONFIG, ENDPOINT):
             if any(n.lower() == name for n in self.records[kind]):

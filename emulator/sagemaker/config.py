@@ -56,6 +56,15 @@ class EmulatorConfig:
             raise ValueError(f"port {self.port} is outside 1..65535")
 
     @property
+    def partition(self) -> str:
+        """The ARN partition of `region` (arn:aws-cn:... in China, arn:aws-us-gov:... in GovCloud)."""
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        if self.region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    @property
     def resolved_s3_endpoint_url(self) -> str | None:
         """Explicit option, then the SDK's own variables, then the local LocalStack."""
         if self.s3_endpoint_url:

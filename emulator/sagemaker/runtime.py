@@ -143,7 +143,7 @@ class InvocationHandler:
         self._response_formats: dict[bytes | None, str] = {}
 
     def _log_stream(self, endpoint: str) -> str:
-        return f"arn:aws:logs:{self.config.region}:{self.config.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+        return f"arn:{self.config.partition}:logs:{self.config.region}:{self.config.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
 
     def _model_error(self, endpoint: str, status: int, message: str) -> ModelError:
         region = self.config.region

@@ -401,3 +401,14 @@ def test_names_are_unique_case_insensitively(sagemaker_clients, sagemaker_model_
     sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
     assert sm.describe_endpoint(EndpointName=endpoint)["EndpointName"] == endpoint  # case preserved
     sm.delete_endpoint(EndpointName=endpoint)
+
+
+@pytest.mark.parametrize("region, partition", [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")])
+def test_arns_use_the_regions_partition(region, partition):
+    from types import SimpleNamespace
+
+    from emulator.sagemaker.backend import SageMakerBackend
+    from emulator.sagemaker.config import EmulatorConfig
+
+    backend = SimpleNamespace(config=EmulatorConfig(region=region))
+    assert SageMakerBackend.arn(backend, "endpoint", "My-Endpoint") == f"arn:{partition}:sagemaker:{region}:{ACCOUNT}:endpoint/my-endpoint"
