@@ -98,6 +98,17 @@ def test_aws_proxy_post_reaches_the_lambda(localstack, proxy_api):
     assert body["query"] == {"verbose": "1"}
 
 
+def test_aws_proxy_form_encoded_body_arrives_raw(localstack, proxy_api):
+    """`curl -d '{...}'` sends application/x-www-form-urlencoded; AWS hands the body over byte for byte."""
+    body = json.dumps({"data": ROW_B})
+    response = httpx.post(
+        _invoke_url(localstack, proxy_api), content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == ROW_B
+
+
 def test_aws_proxy_other_invoke_url_form(localstack, proxy_api):
     url = f"{localstack.url}/restapis/{proxy_api}/prod/_user_request_/{names.API_RESOURCE_PATH}"
     response = httpx.post(url, json={"data": ROW_B}, timeout=60)
