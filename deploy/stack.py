@@ -28,7 +28,8 @@ from deploy.policies import lambda_policy, sagemaker_policy, trust_policy
 from deploy.profiles import Target, describe_target
 from deploy.waiting import WaitFailed, wait_for
 
-CHANNELS = ("train", "validation")
+# Linear Learner reads all three; the test channel gives test:* metrics in FinalMetricDataList (DESIGN.md "Training").
+CHANNELS = ("train", "validation", "test")
 LAMBDA_POLICY_NAME = "invoke-endpoint-and-own-logs"
 SAGEMAKER_POLICY_NAME = "training-data-artifacts-logs"
 LOG_RETENTION_DAYS = 14
@@ -269,7 +270,7 @@ class Stack:
         return f"{self.names.data_prefix}/{desired.data_hash}/{channel}/{desired.channels[channel].name}"
 
     def _ensure_channels(self, desired: Desired) -> dict[str, str]:
-        """Upload train/validation under a content-addressed prefix: an existing key is the same data."""
+        """Upload train/validation/test under a content-addressed prefix: an existing key is the same data."""
         s3 = self.client("s3")
         uris = {}
         for channel in CHANNELS:

@@ -113,7 +113,7 @@ def test_full_resource_graph_with_the_right_parameters(deployed):
     assert job["AlgorithmSpecification"]["TrainingImage"] == image
     assert job["HyperParameters"] == DEFAULT_HYPERPARAMETERS
     channels = {c["ChannelName"]: c for c in job["InputDataConfig"]}
-    assert set(channels) == {"train", "validation"}
+    assert set(channels) == {"train", "validation", "test"}
     for channel in channels.values():
         assert channel["ContentType"] == "text/csv"
         assert channel["DataSource"]["S3DataSource"]["S3Uri"].startswith(f"s3://{out.bucket}/sagestack/data/")
