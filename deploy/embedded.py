@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import names
+from emulator.localstack.launcher import pid_alive
 
 SUPERVISOR_DIR = "embedded"
 
@@ -117,20 +118,6 @@ def supervisor_log(state_dir: Path | None = None) -> Path:
     return (state_dir or names.state_dir()) / SUPERVISOR_DIR / "supervisor.log"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as gone
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def background_status(state_dir: Path | None = None) -> dict[str, Any] | None:
     """The running supervisor's record ({pid, ports, ready}), or None when none runs."""
     path = supervisor_file(state_dir)
@@ -138,7 +125,7 @@ def background_status(state_dir: Path | None = None) -> dict[str, Any] | None:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not _alive(int(record.get("pid", 0))):
+    if not pid_alive(int(record.get("pid", 0))):
         with contextlib.suppress(OSError):
             path.unlink()
         return None
@@ -199,9 +186,9 @@ def stop_background(timeout: float = 30.0) -> bool:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):

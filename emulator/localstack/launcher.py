@@ -263,6 +263,11 @@ def _is_our_localstack(pid: int) -> bool:
 def _pid_alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
     if proc is not None:
         return proc.poll() is None
+    return pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process we did not start (known only by pid) still runs; a zombie counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

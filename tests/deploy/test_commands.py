@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from deploy import commands, names
-from deploy.embedded import _alive
+from emulator.localstack.launcher import pid_alive
 from tests.fixtures.localstack import free_loopback_port
 
 
@@ -134,7 +134,7 @@ def test_up_and_down_run_the_services_in_the_background(tmp_path):
         down = subprocess.run([*cli, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert down.returncode == 0 and "stopped" in down.stdout
     for pid in (record["pid"], record["localstack_pid"], record["sagemaker_pid"]):
-        assert not _alive(pid), pid  # gone (or a zombie waiting for init to reap it)
+        assert not pid_alive(pid), pid  # gone (or a zombie waiting for init to reap it)
     assert not (tmp_path / "state" / "embedded" / "supervisor.json").exists()
     down_again = subprocess.run([*cli, "down"], env=env, capture_output=True, text=True, timeout=60)
     assert down_again.returncode == 0 and "was not running" in down_again.stdout
