@@ -59,6 +59,16 @@ def is_not_found(exc: ClientError) -> bool:
     return code in {"ValidationError", "ValidationException"} and ("could not find" in message or "does not exist" in message or "not found" in message)
 
 
+def or_none(call: Callable[[], Any]) -> Any:
+    """`call()`'s answer, or None when what it names does not exist; every other error propagates."""
+    try:
+        return call()
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
 @dataclass
 class ResourceState:
     """One line of `sagestack status`: does the resource exist and match what deploy would make?"""
@@ -243,13 +253,7 @@ class Stack:
     # S3 ---------------------------------------------------------------
 
     def _bucket_exists(self) -> bool:
-        try:
-            self.client("s3").head_bucket(Bucket=self.names.bucket)
-            return True
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise
+        return self._exists(lambda: self.client("s3").head_bucket(Bucket=self.names.bucket))
 
     def _ensure_bucket(self) -> None:
         s3 = self.client("s3")
@@ -305,12 +309,7 @@ class Stack:
                 Tags=_tags_kv(self.tags),
             )["Role"]
             self.log(f"  created role {role_name}")
-        try:
-            current = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-            current = None
+        current = (or_none(lambda: iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)) or {}).get("PolicyDocument")
         if current != policy:
             iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
         return str(role["Arn"])
@@ -336,12 +335,7 @@ class Stack:
     # SageMaker ---------------------------------------------------------
 
     def _describe_training_job(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self.client("sagemaker").describe_training_job(TrainingJobName=name)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return or_none(lambda: self.client("sagemaker").describe_training_job(TrainingJobName=name))
 
     def _find_training_job(self, desired: Desired) -> tuple[int, dict[str, Any] | None]:
         """The usable job for these inputs (completed or running) and the next free attempt number."""
@@ -467,12 +461,7 @@ class Stack:
         return name
 
     def _describe_endpoint(self) -> dict[str, Any] | None:
-        try:
-            return self.client("sagemaker").describe_endpoint(EndpointName=self.names.endpoint)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return or_none(lambda: self.client("sagemaker").describe_endpoint(EndpointName=self.names.endpoint))
 
     def _endpoint_progress(self) -> tuple[str, str]:
         endpoint = self._describe_endpoint()
@@ -586,12 +575,7 @@ class Stack:
         return diffs
 
     def _get_function(self) -> dict[str, Any] | None:
-        try:
-            return self.client("lambda").get_function(FunctionName=self.names.function)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return or_none(lambda: self.client("lambda").get_function(FunctionName=self.names.function))
 
     def _ensure_function(self, desired: Desired, role_arn: str) -> str:
         lam = self.client("lambda")
@@ -618,13 +602,10 @@ class Stack:
         return str(current["FunctionArn"])
 
     def _permission_source_arn(self) -> str | None:
-        try:
-            policy = json.loads(self.client("lambda").get_policy(FunctionName=self.names.function)["Policy"])
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        for statement in policy.get("Statement", []):
+        answer = or_none(lambda: self.client("lambda").get_policy(FunctionName=self.names.function))
+        if answer is None:
+            return None
+        for statement in json.loads(answer["Policy"]).get("Statement", []):
             if statement.get("Sid") == self.names.permission_sid:
                 return str(statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", ""))
         return None
@@ -691,11 +672,7 @@ class Stack:
         resource_id = resource["id"]
         method = (resource.get("resourceMethods") or {}).get("POST")
         if method is None:
-            try:
-                method = apigw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod="POST")
-            except ClientError as exc:
-                if not is_not_found(exc):
-                    raise
+            method = or_none(lambda: apigw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod="POST"))
         if method is None:
             apigw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="POST", authorizationType="NONE", apiKeyRequired=True)
         elif not method.get("apiKeyRequired"):
@@ -703,12 +680,7 @@ class Stack:
                 restApiId=api_id, resourceId=resource_id, httpMethod="POST", patchOperations=[{"op": "replace", "path": "/apiKeyRequired", "value": "true"}]
             )
         uri = self._integration_uri(function_arn)
-        try:
-            integration = apigw.get_integration(restApiId=api_id, resourceId=resource_id, httpMethod="POST")
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-            integration = {}
+        integration = or_none(lambda: apigw.get_integration(restApiId=api_id, resourceId=resource_id, httpMethod="POST")) or {}
         if integration.get("type") != "AWS_PROXY" or integration.get("uri") != uri or integration.get("httpMethod") != "POST":
             apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
         self._ensure_permission(api_id)
@@ -878,23 +850,12 @@ class Stack:
         return ResourceState(kind, role, True, ok, "" if ok else "policy differs")
 
     def _exists(self, call: Callable[[], Any]) -> bool:
-        try:
-            call()
-            return True
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise
+        """Run a describe/head call; True if it found its resource (boto3 calls never answer None)."""
+        return or_none(call) is not None
 
     def _ignore_not_found(self, call: Callable[[], Any]) -> bool:
         """Run a delete; True if it deleted something, False if it was already gone."""
-        try:
-            call()
-            return True
-        except ClientError as exc:
-            if is_not_found(exc):
-                return False
-            raise
+        return or_none(call) is not None
 
     # ------------------------------------------------------------------ destroy
 
