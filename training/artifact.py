@@ -28,21 +28,19 @@ from typing import Any
 
 import numpy as np
 
+from training.hyperparameters import BINARY_LOSSES, REGRESSION_LOSSES, SUPPORTED_PREDICTOR_TYPES
+
 MODEL_MEMBER = "model.json"
 ARTIFACT_FORMAT = "sagestack-linear-learner"
 FORMAT_VERSION = 1
-PREDICTOR_TYPES = ("binary_classifier", "regressor")
+# What a model may be: the predictor types and concrete losses the trainer accepts ("auto"
+# resolves to a concrete loss before a model is saved), taken from the trainer's own lists so
+# every model it writes is one this format accepts.
+PREDICTOR_TYPES = SUPPORTED_PREDICTOR_TYPES
 # loss -> how the raw linear output becomes the response "score" (Linear Learner semantics:
 # a probability under logistic loss, the raw margin under hinge loss, the prediction for regressors).
-CLASSIFIER_LOSSES = ("logistic", "hinge_loss")
-REGRESSOR_LOSSES = (
-    "squared_loss",
-    "absolute_loss",
-    "eps_insensitive_squared_loss",
-    "eps_insensitive_absolute_loss",
-    "quantile_loss",
-    "huber_loss",
-)
+CLASSIFIER_LOSSES = tuple(loss for loss in BINARY_LOSSES if loss != "auto")
+REGRESSOR_LOSSES = tuple(loss for loss in REGRESSION_LOSSES if loss != "auto")
 
 # Bounds for untrusted archives. A 30-feature model is a few kB; these leave room for
 # models with ~100k features while keeping a decompression bomb harmless.
