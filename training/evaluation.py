@@ -19,20 +19,15 @@ from training.data import DEFAULT_SEED, FEATURE_NAMES, Dataset, split_dataset
 from training.hyperparameters import DEFAULT_HYPERPARAMETERS, parse_hyperparameters
 from training.inference import score_matrix
 from training.linear_learner import LinearLearner
-from training.metrics import roc_auc
+from training.metrics import Confusion, roc_auc
 
 SUMMARY_METRICS = ("accuracy", "recall", "precision", "f1", "roc_auc")
 
 
 def _classification_figures(y: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    truth = y > 0.5
-    predicted = labels > 0
-    tp = float(np.sum(truth & predicted))
-    fp = float(np.sum(~truth & predicted))
-    fn = float(np.sum(truth & ~predicted))
-    tn = float(np.sum(~truth & ~predicted))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
+    counts = Confusion.of(labels, y)
+    tp, fp, fn, tn = counts.tp, counts.fp, counts.fn, counts.tn
+    precision, recall = counts.precision, counts.recall
     figures = {
         "accuracy": (tp + tn) / max(y.size, 1),
         "recall": recall,  # malignant recall (sensitivity)

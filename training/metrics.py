@@ -194,20 +194,48 @@ def roc_auc(scores: np.ndarray, y: np.ndarray) -> float | None:
     return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+@dataclass(frozen=True)
+class Confusion:
+    """Confusion counts of predicted labels (> 0 is positive) against 0/1 truth (> 0.5 is positive).
+
+    One definition for the job's Linear Learner metrics and the cross-validation figures, so
+    both report the same precision and recall for the same predictions.
+    """
+
+    tp: float
+    fp: float
+    fn: float
+    tn: float
+
+    @classmethod
+    def of(cls, labels: np.ndarray, y: np.ndarray) -> Confusion:
+        truth = y > 0.5
+        predicted = labels > 0
+        return cls(
+            tp=float(np.sum(truth & predicted)),
+            fp=float(np.sum(~truth & predicted)),
+            fn=float(np.sum(truth & ~predicted)),
+            tn=float(np.sum(~truth & ~predicted)),
+        )
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
 def binary_metrics(scores: np.ndarray, labels: np.ndarray, y: np.ndarray, loss_value: float, beta: float) -> dict[str, float]:
     """Linear Learner's binary classifier metrics for one channel (unprefixed names)."""
-    truth = y > 0.5
-    predicted = labels > 0
-    tp = float(np.sum(truth & predicted))
-    fp = float(np.sum(~truth & predicted))
-    fn = float(np.sum(truth & ~predicted))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
+    counts = Confusion.of(labels, y)
+    precision, recall = counts.precision, counts.recall
     b2 = beta * beta
     f_beta = (1 + b2) * precision * recall / (b2 * precision + recall) if (b2 * precision + recall) else 0.0
     metrics = {
         "objective_loss": float(loss_value),
-        "binary_classification_accuracy": float(np.mean(truth == predicted)) if y.size else 0.0,
+        "binary_classification_accuracy": float(np.mean((y > 0.5) == (labels > 0))) if y.size else 0.0,
         "precision": precision,
         "recall": recall,
         "binary_f_beta": f_beta,
