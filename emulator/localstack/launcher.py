@@ -241,9 +241,9 @@ class LocalStackProcess:
         proc = cls(state_dir=state_dir)
         try:
             data = json.loads(proc.pidfile.read_text())
-        except (OSError, ValueError):
+            pid, port = int(data["pid"]), int(data["port"])
+        except (OSError, ValueError, KeyError, TypeError):  # absent, or not a pidfile we wrote
             return None
-        pid, port = int(data["pid"]), int(data["port"])
         if not _is_our_localstack(pid):
             with contextlib.suppress(FileNotFoundError):
                 proc.pidfile.unlink()
