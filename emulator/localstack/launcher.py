@@ -341,7 +341,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     if args.action == "setup":
-        print(runtime_venv.ensure_venv())
+        try:
+            print(runtime_venv.ensure_venv())
+        except runtime_venv.VenvError as exc:
+            print(f"sagestack localstack: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.action == "status":
         running = LocalStackProcess.from_pidfile()
