@@ -275,11 +275,17 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     # a zombie (not our child) still answers kill(0); treat it as gone
+    fields = _proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name ([0] state, [2] process group), None if gone."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return fh.read().rsplit(")", 1)[1].split()
     except OSError:
-        return False
+        return None
 
 
 def _terminate_group(pid: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
@@ -311,13 +317,8 @@ def _group_members(pgid: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # fields[0]=state, [2]=pgrp
-        if fields[0] != "Z" and int(fields[2]) == pgid:
+        fields = _proc_stat(entry)
+        if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
             members.append(int(entry))
     return members
 
