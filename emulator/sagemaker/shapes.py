@@ -100,9 +100,15 @@ class _Validator:
     @staticmethod
     def _type_error(shape: Shape, value: Any, path: str) -> SerializationException:
         where = path or "the request"
+        if value is None:
+            got = "null"
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not _finite(value):
+            got = "a number outside the range of a double"
+        else:
+            got = type(value).__name__
         return SerializationException(
             f"Member '{where}' must be {_TYPE_NAMES.get(shape.type_name, shape.type_name)}, "
-            f"got {type(value).__name__ if value is not None else 'null'}; fix the request body's JSON types"
+            f"got {got}; fix the request body's JSON types"
         )
 
     def _check_structure(self, shape: Shape, value: Any, path: str) -> None:
@@ -181,7 +187,7 @@ class _Validator:
     _check_long = _check_integer
 
     def _check_float(self, shape: Shape, value: Any, path: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             raise self._type_error(shape, value, path)
         self._check_range(shape, value, path)
 
@@ -195,7 +201,7 @@ class _Validator:
         if isinstance(value, bool):
             raise self._type_error(shape, value, path)
         if isinstance(value, (int, float)):
-            if not math.isfinite(value):
+            if not _finite(value):
                 raise self._type_error(shape, value, path)
             return
         if isinstance(value, str):
@@ -213,6 +219,15 @@ class _Validator:
             base64.b64decode(value, validate=True)
         except ValueError:
             raise self._type_error(shape, value, path) from None
+
+
+def _finite(value: int | float) -> bool:
+    """`math.isfinite`, except that an integer too large for a float (JSON allows any number of
+    digits) counts as not finite, like the `1e400` that `json` reads as infinity, instead of raising."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def validate_input(operation: OperationModel, params: Any) -> None:

@@ -79,6 +79,19 @@ def test_list_length_and_wrong_json_types():
         validate_input(operation_model("CreateModel"), {"ModelName": "m", "EnableNetworkIsolation": "yes"})
 
 
+def test_numbers_beyond_a_double_are_a_serialization_error_not_a_crash():
+    # JSON allows integers of any length; float members and timestamps cannot hold them.
+    huge = int("9" * 400)
+    variant = {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    with pytest.raises(SerializationException, match="'productionVariants.1.member.initialVariantWeight' must be a number, got a number outside the range of a double"):
+        validate_input(
+            operation_model("CreateEndpointConfig"),
+            {"EndpointConfigName": "c", "ProductionVariants": [{**variant, "InitialVariantWeight": huge}]},
+        )
+    with pytest.raises(SerializationException, match="'creationTimeAfter' must be a timestamp"):
+        validate_input(operation_model("ListModels"), {"CreationTimeAfter": huge})
+
+
 def test_valid_botocore_request_passes():
     validate_input(
         operation_model("CreateTrainingJob"),
