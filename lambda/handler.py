@@ -212,7 +212,7 @@ def _label(prediction: Any, index: int) -> dict[str, Any]:
         raw = 1 if score >= 0.5 else 0  # a regressor (the original blog's setup) answers a score only
     try:
         label = LABELS[int(raw)]
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, OverflowError, KeyError):  # OverflowError: int(Infinity)
         raise RequestError(502, "BadEndpointResponse", f"the model endpoint answered predicted_label {raw!r}; expected 0 or 1") from None
     out: dict[str, Any] = {"label": label}
     if isinstance(score, (int, float)):

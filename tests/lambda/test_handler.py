@@ -210,7 +210,8 @@ def test_endpoint_errors_map_to_502_503(stubbed, code, http, message, status, ex
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b'{"nothing": 1}', b'{"predictions": []}', b'{"predictions": [{"predicted_label": 7}]}', b'{"predictions": ["x"]}'],
+    [b"not json", b'{"nothing": 1}', b'{"predictions": []}', b'{"predictions": [{"predicted_label": 7}]}', b'{"predictions": ["x"]}',
+     b'{"predictions": [{"predicted_label": Infinity}]}'],
 )
 def test_malformed_endpoint_answer_is_502(stubbed, body):
     handler, stubber = stubbed
