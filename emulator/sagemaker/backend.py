@@ -873,7 +873,7 @@ def _paginate(items: list[Any], token: str | None, max_results: int) -> tuple[li
             start = int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
             if start < 0:
                 raise ValueError
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError, OverflowError, binascii.Error):
             raise ValidationException(f"Invalid pagination token {token!r}; pass the NextToken of a previous response.") from None
     end = start + max_results
     next_token = None

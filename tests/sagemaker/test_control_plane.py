@@ -3,6 +3,7 @@ errors with SageMaker's codes/statuses/messages, pagination, tags, waiters, quot
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import urllib.request
@@ -147,6 +148,11 @@ def test_list_pagination_sorting_and_filters(sagemaker_clients):
     assert sm.list_models(NameContains=prefix, CreationTimeAfter=future)["Models"] == []
     with pytest.raises(ClientError) as info:
         sm.list_models(NextToken="garbage!")
+    assert _error(info)[0:2] == ("ValidationException", 400)
+    # A well-formed token whose offset is not an integer (json reads 1e400 as infinity).
+    forged = base64.urlsafe_b64encode(b'{"offset": 1e400}').decode()
+    with pytest.raises(ClientError) as info:
+        sm.list_models(NextToken=forged)
     assert _error(info)[0:2] == ("ValidationException", 400)
 
 
