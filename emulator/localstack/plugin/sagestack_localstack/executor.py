@@ -31,7 +31,6 @@ import math
 import os
 import signal
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -44,10 +43,10 @@ from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntim
 
 from sagestack_localstack.interpreters import find_python, version_of_runtime
 from sagestack_localstack.validation import runtime_problem
+from sagestack_localstack.worker import recv_frame as _recv_frame, send_frame as _send_frame
 
 LOG = logging.getLogger(__name__)
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
-_LENGTH = struct.Struct(">I")
 # LocalStack-internal variables meant for its Go init inside a container; meaningless here.
 INTERNAL_ENV = {
     "LOCALSTACK_RUNTIME_ENDPOINT",
@@ -84,10 +83,6 @@ def _signal_name(signum: int) -> str:
         signal.SIGFPE: "floating point exception",
     }
     return names.get(signum, f"signal {signum}")
-
-
-class WorkerGone(Exception):
-    """The worker closed its end (exited or was killed)."""
 
 
 class LocalRuntimeExecutor(RuntimeExecutor):
@@ -203,7 +198,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 logs += f"{stamp}.{int(time.time() * 1000) % 1000:03d}Z {request_id} Task timed out after {timeout_s:.2f} seconds\n"
                 return self._result(request_id, _platform_error(error), True, init, logs, started,
                                     status="timeout")
-            except (WorkerGone, OSError, EOFError):
+            except (OSError, EOFError):
                 if self._stopped:
                     raise LambdaRuntimeException(f"execution environment {self.id} was stopped during an invoke")
                 returncode = self._wait_exit()
@@ -289,7 +284,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         try:
             parent.settimeout(float(config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT))
             reply, body = _recv_frame(parent)
-        except (TimeoutError, socket.timeout, WorkerGone, OSError, EOFError):
+        except (TimeoutError, socket.timeout, OSError, EOFError):
             logs = self._drain_worker_logs_after_kill()
             self._remember_logs(logs)
             raise LambdaRuntimeException(
@@ -466,25 +461,3 @@ def _empty(fd: int) -> None:
     """Truncate the log memfd and rewind the offset it shares with the worker's stdout/stderr."""
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    chunks = []
-    while size:
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
-            raise WorkerGone
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _recv_frame(sock: socket.socket) -> tuple[dict, bytes]:
-    header = json.loads(_recv_exact(sock, _LENGTH.unpack(_recv_exact(sock, 4))[0]))
-    body = _recv_exact(sock, _LENGTH.unpack(_recv_exact(sock, 4))[0])
-    return header, body
-
-
-def _send_frame(sock: socket.socket, header: dict, body: bytes = b"") -> None:
-    raw = json.dumps(header).encode()
-    sock.sendall(_LENGTH.pack(len(raw)) + raw + _LENGTH.pack(len(body)) + body)

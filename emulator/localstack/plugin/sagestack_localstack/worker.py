@@ -62,7 +62,7 @@ class RuntimeFault(Exception):
         self.trace = trace
 
 
-# ---- framing ----------------------------------------------------------------------------------
+# ---- framing (the executor imports recv_frame/send_frame: one definition for both ends) -------
 def _recv_exact(sock, size):
     chunks = []
     while size:
