@@ -95,11 +95,11 @@ def prepare_channel(client: Any, channel: dict[str, Any], root: Path) -> Path:
     uri = source["S3Uri"]
     target = root / name
     try:
-        files = s3.download_prefix(client, s3.parse_s3_uri(uri), target)
+        location = s3.parse_s3_uri(uri)
+        files = s3.download_prefix(client, location, target)
     except s3.S3AccessError as exc:
         raise ChannelError(f"ClientError: Data download failed for channel '{name}': {exc}") from None
     if not files:
-        location = s3.parse_s3_uri(uri)
         raise ChannelError(
             f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that '
             f"the bucket exists in the selected region, that objects exist under that S3 prefix, and that the role "
