@@ -126,11 +126,14 @@ def _write_outputs(outputs: dict[str, Any]) -> Path:
 def read_outputs(path: Path | None = None) -> dict[str, Any]:
     path = path or names.outputs_path()
     try:
-        return json.loads(path.read_text())
+        outputs = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} does not exist: deploy the stack first (sagestack deploy, or make up)") from None
     except ValueError as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}); re-run sagestack deploy to rewrite it") from None
+    if not isinstance(outputs, dict) or not all(isinstance(outputs.get(key), str) for key in ("invoke_url", "api_key")):
+        raise ValueError(f"{path} is not the outputs.json of sagestack deploy (no invoke_url and api_key); re-run sagestack deploy to rewrite it")
+    return outputs
 
 
 def _print_outputs(outputs: dict[str, Any], path: Path) -> None:
@@ -255,7 +258,11 @@ def _test_split() -> tuple[list[list[float]], list[int]]:
 
 
 def _read_rows(path: Path) -> list[str]:
-    rows = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read --file {path}: {exc}; give a text file with one CSV row of 30 numbers per line") from None
+    rows = [line.strip() for line in text.splitlines() if line.strip()]
     if not rows:
         raise ValueError(f"{path} holds no rows; one CSV row of 30 numbers per line")
     return rows

@@ -109,6 +109,24 @@ def test_predict_reads_outputs_and_reports_http_errors(user_aws, capsys, tmp_pat
     assert "cannot reach" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("outputs_text", "extra_argv", "needle"),
+    [
+        ("[1]", ["1,2"], "not the outputs.json of sagestack deploy"),
+        ('{"stack_name": "x"}', ["1,2"], "not the outputs.json of sagestack deploy"),
+        ('{"invoke_url": "http://127.0.0.1:1/x", "api_key": "k"}', ["--file", "."], "cannot read --file"),
+    ],
+)
+def test_predict_with_a_wrong_outputs_or_rows_file_is_one_line(user_aws, capsys, tmp_path, outputs_text, extra_argv, needle):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(outputs_text)
+    from deploy.cli import main
+
+    assert main(["predict", "--outputs", str(outputs), *[str(tmp_path) if a == "." else a for a in extra_argv]]) == 1
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_up_and_down_run_the_services_in_the_background(tmp_path):
