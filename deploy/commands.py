@@ -433,7 +433,7 @@ def demo(argv: list[str]) -> int:
                 ("verbose", client.predict(EXAMPLE_ROW, verbose=True)),
             ):
                 print(f"  {label:<11} HTTP {answer.status} {json.dumps(answer.body)}")
-            ok = ok and answer.status == 200
+                ok = ok and answer.status == 200
             _log("\n== 5/5 what clients get wrong")
             no_key = ApiClient(outputs["invoke_url"], None).predict(first_row)
             print(f"  no API key   HTTP {no_key.status} {json.dumps(no_key.body)}")
