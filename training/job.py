@@ -130,7 +130,7 @@ def _read_channels(channels: Mapping[str, Path], config: LinearLearnerConfig) ->
 
 def evaluate_channel(model: LinearModel, X: np.ndarray, y: np.ndarray, config: LinearLearnerConfig) -> dict[str, float]:
     """Linear Learner's metrics for one channel (unprefixed names), using the model's threshold."""
-    params = LossParams(config.margin, config.loss_insensitivity, config.quantile, config.huber_delta)
+    params = LossParams.of(config)
     z = raw_output(model, X)
     loss_value = float(objective_loss(model.loss, z[:, None], y, params)[0])
     scores, labels = score_matrix(model, X)

@@ -234,7 +234,7 @@ class LinearLearner:
         self.config = config
         self.seed = int(seed)
         self.feature_names = list(feature_names) if feature_names is not None else None
-        self.loss_params = LossParams(config.margin, config.loss_insensitivity, config.quantile, config.huber_delta)
+        self.loss_params = LossParams.of(config)
 
     # ------------------------------------------------------------------ helpers
     def _early_stopping_metric(self, has_validation: bool) -> str:

@@ -9,8 +9,12 @@ so the trainer evaluates every candidate in one pass. Metric names are Linear Le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from training.hyperparameters import LinearLearnerConfig
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,11 @@ class LossParams:
     loss_insensitivity: float = 0.01
     quantile: float = 0.5
     huber_delta: float = 1.0
+
+    @classmethod
+    def of(cls, config: LinearLearnerConfig) -> LossParams:
+        """The loss parameters a parsed `LinearLearnerConfig` sets (one place maps the fields)."""
+        return cls(config.margin, config.loss_insensitivity, config.quantile, config.huber_delta)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
