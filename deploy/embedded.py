@@ -123,9 +123,10 @@ def background_status(state_dir: Path | None = None) -> dict[str, Any] | None:
     path = supervisor_file(state_dir)
     try:
         record = json.loads(path.read_text())
-    except (OSError, ValueError):
+        pid = int(record.get("pid", 0))
+    except (OSError, ValueError, AttributeError, TypeError):  # absent, or not a record we wrote
         return None
-    if not pid_alive(int(record.get("pid", 0))):
+    if not pid_alive(pid):
         with contextlib.suppress(OSError):
             path.unlink()
         return None
