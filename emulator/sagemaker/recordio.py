@@ -241,6 +241,21 @@ def decode_records(data: bytes) -> list[Record]:
     return [decode_record(payload) for payload in split_records(data)]
 
 
+def sparse_row(tensor: Tensor, dim: int, record: int) -> np.ndarray:
+    """A sparse tensor (its `keys` set) as a dense row of `dim` features.
+
+    The one check for inference requests and training channels alike: keys and values pair
+    up and every key is below `dim`. `record` (1-based) names the record in the message.
+    """
+    if len(tensor.keys) != len(tensor.values):
+        raise RecordIOError(f"record {record} has {len(tensor.keys)} keys but {len(tensor.values)} values")
+    if max(tensor.keys) >= dim:
+        raise RecordIOError(f"record {record} has a key {max(tensor.keys)} outside 0..{dim - 1}")
+    row = np.zeros(dim, dtype=np.float64)
+    row[np.array(tensor.keys, dtype=np.int64)] = tensor.values
+    return row
+
+
 def feature_matrix(data: bytes, feature_dim: int) -> np.ndarray:
     """The rows x feature_dim matrix in a RecordIO-protobuf request (dense or sparse `values`)."""
     records = decode_records(data)
@@ -257,13 +272,7 @@ def feature_matrix(data: bytes, feature_dim: int) -> np.ndarray:
                 raise RecordIOError(
                     f"record {index + 1} has shape {dim}, but the model expects {feature_dim} features"
                 )
-            if len(tensor.keys) != len(tensor.values):
-                raise RecordIOError(f"record {index + 1} has {len(tensor.keys)} keys but {len(tensor.values)} values")
-            if max(tensor.keys) >= feature_dim:
-                raise RecordIOError(f"record {index + 1} has a key {max(tensor.keys)} outside 0..{feature_dim - 1}")
-            row = np.zeros(feature_dim, dtype=np.float64)
-            row[np.array(tensor.keys, dtype=np.int64)] = tensor.values
-            matrix[index] = row
+            matrix[index] = sparse_row(tensor, feature_dim, index + 1)
         else:
             if tensor.values.shape[0] != feature_dim:
                 raise RecordIOError(

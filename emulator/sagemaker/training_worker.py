@@ -23,8 +23,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from emulator.sagemaker import recordio, s3
 
 _stop_requested = False
@@ -74,8 +72,13 @@ def _recordio_to_csv(path: Path, channel: str) -> None:
             )
         if features.keys:
             dim = features.shape[0] if features.shape else max(features.keys) + 1
-            row = np.zeros(dim)
-            row[np.array(features.keys, dtype=np.int64)] = features.values
+            try:
+                row = recordio.sparse_row(features, dim, index)
+            except recordio.RecordIOError as exc:
+                raise ChannelError(
+                    f"ClientError: Unable to read data channel '{channel}': {exc} in {path.name}; "
+                    "give every sparse record one key per value, each below the tensor's shape."
+                ) from None
         else:
             row = features.values
         lines.append(",".join(repr(float(v)) for v in [label.values[0], *row.tolist()]))

@@ -195,6 +195,27 @@ def test_decodes_sparse_records_and_rejects_bad_keys():
         recordio.feature_matrix(_frame(record.SerializeToString()), 5)
 
 
+def test_training_channel_sparse_records_are_checked_like_requests(tmp_path):
+    """A RecordIO training channel with a key outside its shape fails as a ClientError naming the record."""
+    from emulator.sagemaker.training_worker import ChannelError, _recordio_to_csv
+
+    record = Record()
+    tensor = record.features["values"].float32_tensor
+    tensor.values.extend([2.0, 3.0])
+    tensor.keys.extend([1, 4])
+    tensor.shape.append(5)
+    record.label["values"].float32_tensor.values.append(1.0)
+    good = tmp_path / "good.pbr"
+    good.write_bytes(_frame(record.SerializeToString()))
+    _recordio_to_csv(good, "train")
+    assert (tmp_path / "good.csv").read_text() == "1.0,0.0,2.0,0.0,0.0,3.0\n"
+    tensor.keys[1] = 9
+    bad = tmp_path / "bad.pbr"
+    bad.write_bytes(_frame(record.SerializeToString()))
+    with pytest.raises(ChannelError, match=r"ClientError: Unable to read data channel 'train': record 1 has a key 9 outside 0\.\.4 in bad\.pbr"):
+        _recordio_to_csv(bad, "train")
+
+
 def test_encoded_predictions_parse_with_protobuf():
     body = recordio.encode_predictions(np.array([0.25, 0.75]), np.array([0, 1]))
     records = recordio.split_records(body)
