@@ -126,11 +126,21 @@ def background_status(state_dir: Path | None = None) -> dict[str, Any] | None:
         pid = int(record.get("pid", 0))
     except (OSError, ValueError, AttributeError, TypeError):  # absent, or not a record we wrote
         return None
-    if not pid_alive(pid):
+    if not (pid_alive(pid) and _is_supervisor(pid)):
         with contextlib.suppress(OSError):
             path.unlink()
         return None
     return record
+
+
+def _is_supervisor(pid: int) -> bool:
+    """Whether `pid` still runs `deploy.embedded serve`: after a reboot or a hard kill the record's
+    pid may belong to an unrelated process, which `sagestack down` must not signal."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"deploy.embedded\0serve" in fh.read()
+    except OSError:
+        return False
 
 
 def start_background(timeout: float = 180.0, log: Any = print, while_starting: Any = None) -> dict[str, Any]:

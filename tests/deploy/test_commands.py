@@ -156,3 +156,20 @@ def test_up_and_down_run_the_services_in_the_background(tmp_path):
     assert not (tmp_path / "state" / "embedded" / "supervisor.json").exists()
     down_again = subprocess.run([*cli, "down"], env=env, capture_output=True, text=True, timeout=60)
     assert down_again.returncode == 0 and "was not running" in down_again.stdout
+
+
+def test_down_never_signals_a_process_that_reused_a_stale_supervisor_pid(tmp_path, monkeypatch, capsys):
+    """After a reboot or a hard kill, supervisor.json may name a pid that now runs something else."""
+    monkeypatch.setenv("SAGESTACK_STATE_DIR", str(tmp_path))
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = tmp_path / "embedded" / "supervisor.json"
+        record.parent.mkdir()
+        record.write_text(json.dumps({"pid": bystander.pid, "ready": True, "localstack_port": 1, "sagemaker_port": 2}))
+        assert commands.down([]) == 0
+        assert "was not running" in capsys.readouterr().out
+        assert bystander.poll() is None  # still running: neither SIGTERM nor SIGKILL reached it
+        assert not record.exists()
+    finally:
+        bystander.kill()
+        bystander.wait()
