@@ -128,7 +128,9 @@ def start_and_deploy(state_dir: Path, log: Any = None, **config: Any) -> Deploye
 def sagestack_stack(request: pytest.FixtureRequest) -> Iterator[DeployedStack]:
     external = request.config.getoption("--sagestack-outputs", default=None)  # None when loaded via conftest, not as a plugin
     if external:
-        yield DeployedStack(outputs=json.loads(Path(external).read_text()))
+        from deploy.commands import read_outputs  # its errors say what is wrong with the file and what to do
+
+        yield DeployedStack(outputs=read_outputs(Path(external)))
         return
     with tempfile.TemporaryDirectory(prefix="sagestack-pytest-") as tmp:
         deployed = start_and_deploy(Path(tmp))
