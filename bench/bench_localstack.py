@@ -59,6 +59,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _run_and_summarise(run, threads: int, latencies: list[list[float]], errors: list[int], seconds: float):
+    """Run `run(i)` on `threads` threads, then return (requests/s, p50 ms, p99 ms, errors) of what they recorded."""
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    merged = sorted(x for per in latencies for x in per)
+    if not merged:
+        return 0.0, float("nan"), float("nan"), sum(errors)
+    p99 = merged[min(len(merged) - 1, int(len(merged) * 0.99))]
+    return len(merged) / seconds, statistics.median(merged), p99, sum(errors)
+
+
 def _load(port: int, method: str, path: str, body: bytes, headers: dict[str, str], threads: int, seconds: float):
     """Closed-loop load for `seconds`: returns (requests/s, p50 ms, p99 ms, errors)."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -85,16 +99,7 @@ def _load(port: int, method: str, path: str, body: bytes, headers: dict[str, str
             latencies[index].append((time.perf_counter() - now) * 1000)
         conn.close()
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    merged = sorted(x for per in latencies for x in per)
-    if not merged:
-        return 0.0, float("nan"), float("nan"), sum(errors)
-    p99 = merged[min(len(merged) - 1, int(len(merged) * 0.99))]
-    return len(merged) / seconds, statistics.median(merged), p99, sum(errors)
+    return _run_and_summarise(run, threads, latencies, errors, seconds)
 
 
 def _boto3_invokes(url: str, function: str, threads: int, seconds: float):
@@ -115,13 +120,7 @@ def _boto3_invokes(url: str, function: str, threads: int, seconds: float):
             errors[index] += 1 if response.get("FunctionError") else 0
             latencies[index].append((time.perf_counter() - now) * 1000)
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    merged = sorted(x for per in latencies for x in per)
-    return len(merged) / seconds, statistics.median(merged), merged[int(len(merged) * 0.99)], sum(errors)
+    return _run_and_summarise(run, threads, latencies, errors, seconds)
 
 
 def _ready_time(runs: int = 3) -> tuple[float, float]:
