@@ -27,7 +27,8 @@ from pathlib import Path
 import boto3
 import psutil
 
-from deploy import names
+from contract import names
+from contract.net import free_port
 from emulator.localstack import runtime_venv
 from emulator.localstack.launcher import LocalStackProcess
 from emulator.localstack.plugin.sagestack_localstack.interpreters import find_python
@@ -49,14 +50,6 @@ PROXY_HANDLER = (
 )
 BOTO3_HANDLER = "import os, boto3\nclient = boto3.client('sagemaker-runtime')\ndef handler(event, context):\n    return os.getpid()\n"
 BARE_PID_HANDLER = "import os\ndef handler(event, context):\n    return os.getpid()\n"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((names.LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
 def _run_and_summarise(run, threads: int, latencies: list[list[float]], errors: list[int], seconds: float):
@@ -133,7 +126,7 @@ def _ready_time(runs: int = 3) -> tuple[float, float]:
         subprocess.run([python, "-c", "pass"], check=True)
         bare.append(time.perf_counter() - started)
         with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
-            proc = LocalStackProcess(port=_free_port(), state_dir=Path(tmp))
+            proc = LocalStackProcess(port=free_port(), state_dir=Path(tmp))
             started = time.perf_counter()
             proc.start(timeout=120)
             ready.append(time.perf_counter() - started)
@@ -168,7 +161,7 @@ def main() -> None:
     print(f"{'baseline: bare python3.13 -c pass':<46}{bare:>10.3f}")
 
     with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
-        proc = LocalStackProcess(port=_free_port(), state_dir=Path(tmp)).start(timeout=120)
+        proc = LocalStackProcess(port=free_port(), state_dir=Path(tmp)).start(timeout=120)
         try:
             time.sleep(1.0)
             idle_rss = _rss_mb(proc.pid)

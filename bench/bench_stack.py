@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from deploy.client import EXAMPLE_ROW
-from deploy.pytest_plugin import _free_port
+from contract.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL_ROW = EXAMPLE_ROW
@@ -110,8 +110,8 @@ def main() -> None:
         state_dir = Path(tmp)
         env = {
             **os.environ,
-            "SAGESTACK_LOCALSTACK_PORT": str(_free_port()),
-            "SAGESTACK_SAGEMAKER_PORT": str(_free_port()),
+            "SAGESTACK_LOCALSTACK_PORT": str(free_port()),
+            "SAGESTACK_SAGEMAKER_PORT": str(free_port()),
             "SAGESTACK_STATE_DIR": str(state_dir),
         }
         try:

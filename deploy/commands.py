@@ -18,13 +18,19 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from deploy import names
+from contract import names
+from contract.dataset import FEATURE_COUNT
+from deploy.config import StackConfig
 
 PROFILE_ENV = "SAGESTACK_PROFILE"
 
 
 def _err(message: str) -> None:
     print(f"sagestack: {message}", file=sys.stderr)
+
+
+# The defaults shown in --help are the config's own, never a second copy.
+DEFAULTS = StackConfig()
 
 
 def _log(line: str) -> None:
@@ -38,18 +44,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help=f"AWS profile: {names.LOCAL_PROFILE} (the embedded stack, default; ${PROFILE_ENV} overrides) or one from your AWS config",
     )
     parser.add_argument("--region", default=None, help="region (default: the profile's)")
-    parser.add_argument("--stack-name", default="sagestack", help="prefix of every resource name (default %(default)s)")
+    parser.add_argument("--stack-name", default=DEFAULTS.stack_name, help="prefix of every resource name (default %(default)s)")
 
 
 def _inputs(parser: argparse.ArgumentParser) -> None:
     """Options that decide what the stack should be (deploy builds it, status compares with it)."""
-    parser.add_argument("--stage", default=None, help="API Gateway stage (default prod)")
+    parser.add_argument("--stage", default=None, help=f"API Gateway stage (default {DEFAULTS.stage})")
     parser.add_argument("--data", type=Path, default=None, help="a wdbc.data file to train on (default: the copy scikit-learn ships)")
     parser.add_argument("--hyperparameter", "-H", action="append", metavar="NAME=VALUE", help="override one Linear Learner hyperparameter (repeatable)")
-    parser.add_argument("--training-instance-type", default=None, help="default ml.m5.large")
-    parser.add_argument("--endpoint-instance-type", default=None, help="default ml.m5.large")
-    parser.add_argument("--throttle-rate", type=float, default=None, help="usage plan requests/s (default 50)")
-    parser.add_argument("--throttle-burst", type=int, default=None, help="usage plan burst (default 100)")
+    parser.add_argument("--training-instance-type", default=None, help=f"default {DEFAULTS.training_instance_type}")
+    parser.add_argument("--endpoint-instance-type", default=None, help=f"default {DEFAULTS.endpoint_instance_type}")
+    parser.add_argument("--throttle-rate", type=float, default=None, help=f"usage plan requests/s (default {DEFAULTS.throttle_rate_limit:g})")
+    parser.add_argument("--throttle-burst", type=int, default=None, help=f"usage plan burst (default {DEFAULTS.throttle_burst_limit})")
 
 
 def _stack_config(args: argparse.Namespace) -> Any:
@@ -270,7 +276,7 @@ def _read_rows(path: Path) -> list[str]:
 
 def predict(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sagestack predict", description="Send rows to the deployed REST API and print the labels.")
-    parser.add_argument("rows", nargs="*", help="CSV rows of 30 numbers (one request each)")
+    parser.add_argument("rows", nargs="*", help=f"CSV rows of {FEATURE_COUNT} numbers (one request each)")
     parser.add_argument("--file", type=Path, help="a file of CSV rows, one per line")
     parser.add_argument("--test-split", action="store_true", help="send the test split and report accuracy and latency")
     parser.add_argument("--batch", action="store_true", help="send all rows in one batch request")

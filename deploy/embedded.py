@@ -1,4 +1,4 @@
-"""The embedded stack: LocalStack and the SageMaker emulator on loopback, no Docker (DESIGN.md).
+"""The embedded stack: LocalStack and the SageMaker emulator on loopback, no Docker (docs/ARCHITECTURE.md, "Processes").
 
 Two ways to run it:
 
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deploy import names
+from contract import names
 from emulator.localstack.launcher import pid_alive
 
 SUPERVISOR_DIR = "embedded"
@@ -30,14 +30,6 @@ SUPERVISOR_DIR = "embedded"
 
 class EmbeddedError(RuntimeError):
     """The embedded stack could not start or stop; the message says why and where the logs are."""
-
-
-def _port_env(localstack_port: int, sagemaker_port: int, state_dir: Path) -> dict[str, str]:
-    return {
-        "SAGESTACK_LOCALSTACK_PORT": str(localstack_port),
-        "SAGESTACK_SAGEMAKER_PORT": str(sagemaker_port),
-        "SAGESTACK_STATE_DIR": str(state_dir),
-    }
 
 
 class EmbeddedStack:
@@ -52,8 +44,8 @@ class EmbeddedStack:
 
     @property
     def environment(self) -> dict[str, str]:
-        """The variables under which `deploy.names` (and so the local profile) point at this stack."""
-        return _port_env(self.localstack_port, self.sagemaker_port, self.state_dir)
+        """The variables under which `contract.names` (and so the local profile) point at this stack."""
+        return names.stack_env(self.localstack_port, self.sagemaker_port, self.state_dir)
 
     def start(self, timeout: float = 120.0) -> "EmbeddedStack":
         """Start both services, concurrently (LocalStack's boot dominates), and wait until healthy."""
@@ -159,8 +151,7 @@ def start_background(timeout: float = 180.0, log: Any = print, while_starting: A
     proc = None
     if current is None:  # else another `up` is starting it right now: wait for that one
         supervisor_file(state_dir).parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **_port_env(names.localstack_port(), names.sagemaker_port(), state_dir)}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(names.PROJECT_ROOT), env.get("PYTHONPATH")]))
+        env = names.child_env(None, **names.stack_env(names.localstack_port(), names.sagemaker_port(), state_dir))
         with open(supervisor_log(state_dir), "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "deploy.embedded", "serve"],

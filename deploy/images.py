@@ -14,6 +14,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from contract import aws
+
 ALGORITHM = "linear-learner"
 IMAGE_TAG = "1"
 
@@ -68,7 +70,7 @@ def builtin_image_uri(region: str) -> str:
             f"no linear-learner image is known for region {region!r}; known regions: {', '.join(sorted(REGISTRY_ACCOUNTS))}. "
             "Install the sdk extra (pip install 'sagestack[sdk]') for the SDK's up-to-date table."
         )
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    suffix = aws.dns_suffix(region)
     return f"{account}.dkr.ecr.{region}.{suffix}/{ALGORITHM}:{IMAGE_TAG}"
 
 
@@ -105,7 +107,7 @@ def linear_learner_image_uri(region: str) -> str:
     if accounts is None:
         return builtin_image_uri(region)
     if region in accounts and not region.startswith("us-iso"):
-        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        suffix = aws.dns_suffix(region)
         return f"{accounts[region]}.dkr.ecr.{region}.{suffix}/{ALGORITHM}:{IMAGE_TAG}"
     try:
         from sagemaker.core import image_uris  # optional `sdk` extra; slow import, rare path

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.names import PROJECT_ROOT
+from contract.names import PROJECT_ROOT
 
 LAMBDA_DIR = PROJECT_ROOT / "lambda"
 HANDLER = "handler.lambda_handler"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,13 +29,10 @@ from typing import Any
 
 import pytest
 
-_ENV_KEYS = ("SAGESTACK_LOCALSTACK_PORT", "SAGESTACK_SAGEMAKER_PORT", "SAGESTACK_STATE_DIR")
+from contract.net import free_port as _free_port
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
 
 
 @contextlib.contextmanager
@@ -64,13 +60,13 @@ class DeployedStack:
 
     @contextlib.contextmanager
     def env(self) -> Iterator[None]:
-        """Within this block `deploy.names`, `sagestack` commands and the local profile target this stack."""
+        """Within this block `contract.names`, `sagestack` commands and the local profile target this stack."""
         with _environment(self.environment):
             yield
 
     def session(self) -> Any:
         """A boto3 session on the stack's profile (the kit's `sagestack-local` for the embedded stack)."""
-        from deploy.names import LOCAL_PROFILE
+        from contract.names import LOCAL_PROFILE
         from deploy.profiles import session_for
 
         with self.env():
@@ -107,7 +103,7 @@ def start_and_deploy(state_dir: Path, log: Any = None, **config: Any) -> Deploye
     """Start the embedded stack on free ports under `state_dir` and deploy it (used by the fixture and benchmarks)."""
     from deploy.config import StackConfig
     from deploy.embedded import EmbeddedStack
-    from deploy.names import LOCAL_PROFILE
+    from contract.names import LOCAL_PROFILE
     from deploy.profiles import session_for
     from deploy.stack import Stack
 

@@ -4,7 +4,7 @@ One code path for every profile. `Stack` takes a boto3 session (deploy.profiles)
 StackConfig (deploy.config); each resource has an `_ensure_*` step that looks before it
 writes (re-running changes nothing; a changed input updates in place) and a matching
 inspection used by `status` and the billable-resource plan. Only two facts differ between
-the platforms and both come from the profile's configured endpoints (DESIGN.md "The profile
+the platforms and both come from the profile's configured endpoints (docs/ARCHITECTURE.md, "The profile
 switch"): the Lambda's view of the SageMaker runtime and the invoke URL form.
 """
 
@@ -20,7 +20,9 @@ from typing import Any, Callable
 import boto3
 from botocore.exceptions import ClientError
 
-from deploy import names as fixed
+from contract import aws
+from contract import names as fixed
+from contract.dataset import CHANNELS
 from deploy.config import TAG_INPUTS, TAG_STACK, StackConfig, StackNames, short_hash
 from deploy.images import linear_learner_image_uri
 from deploy.packaging import HANDLER, LambdaPackage, build_package
@@ -28,8 +30,7 @@ from deploy.policies import lambda_policy, sagemaker_policy, trust_policy
 from deploy.profiles import Target, describe_target
 from deploy.waiting import WaitFailed, wait_for
 
-# Linear Learner reads all three; the test channel gives test:* metrics in FinalMetricDataList (DESIGN.md "Training").
-CHANNELS = ("train", "validation", "test")
+# Linear Learner reads all three; the test channel gives test:* metrics in FinalMetricDataList (docs/ARCHITECTURE.md, "Data flow").
 LAMBDA_POLICY_NAME = "invoke-endpoint-and-own-logs"
 SAGEMAKER_POLICY_NAME = "training-data-artifacts-logs"
 LOG_RETENTION_DAYS = 14
@@ -168,7 +169,7 @@ class Stack:
         if self.target.apigateway_endpoint:
             base = self.target.apigateway_endpoint.rstrip("/")
             return f"{base}/_aws/execute-api/{api_id}/{self.config.stage}/{fixed.API_RESOURCE_PATH}"
-        suffix = "amazonaws.com.cn" if self.target.region.startswith("cn-") else "amazonaws.com"
+        suffix = aws.dns_suffix(self.target.region)
         return f"https://{api_id}.execute-api.{self.target.region}.{suffix}/{self.config.stage}/{fixed.API_RESOURCE_PATH}"
 
     # ------------------------------------------------------------------ inputs

@@ -1,4 +1,4 @@
-"""Lambda function between API Gateway and the SageMaker endpoint (DESIGN.md "Data flow").
+"""Lambda function between API Gateway and the SageMaker endpoint (docs/ARCHITECTURE.md, "Data flow").
 
 Contract kept from the 2018 AWS blog this kit reproduces: the request body
 ``{"data": "13.49,22.3,...30 numbers..."}`` answers 200 with the JSON string ``"B"`` or

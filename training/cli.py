@@ -24,7 +24,7 @@ def _hyperparameter(text: str) -> tuple[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from deploy import names
+    from contract import names
 
     defaults = ", ".join(f"{k}={v}" for k, v in DEFAULT_HYPERPARAMETERS.items())
     parser = argparse.ArgumentParser(

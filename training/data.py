@@ -1,7 +1,7 @@
 """The Wisconsin Diagnostic Breast Cancer data: raw `wdbc.data`, stratified splits, Linear Learner channels.
 
 The raw format is UCI's `wdbc.data`: no header, one patient per line, `id, diagnosis (M/B),
-30 features` (DESIGN.md, "Original example"). Offline we materialise that file from the copy
+30 features` (docs/ARCHITECTURE.md, "The worked example"). Offline we materialise that file from the copy
 scikit-learn ships (same 569 rows, same numbers as text; sklearn's target 0 means malignant).
 sklearn's copy carries no patient ids, so materialised rows get sequence numbers 1..569.
 
@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.dataset import CHANNELS, FEATURE_COUNT
+
 # Column names exactly as the original notebook set them (three contain a space).
 _MEASUREMENTS = (
     "radius",
@@ -43,7 +45,7 @@ COLUMN_NAMES: list[str] = ["id", "diagnosis", *FEATURE_NAMES]
 DIAGNOSIS_LABELS = {"M": 1, "B": 0}  # label 1 = malignant, as in the notebook (diagnosis == 'M')
 DEFAULT_SEED = 42
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_NAMES = CHANNELS  # one split per Linear Learner channel
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 
 
@@ -115,7 +117,7 @@ def _sklearn_rows() -> list[tuple[list[str], int]]:
     for line in lines[1:]:  # first line: "569,30,malignant,benign"
         if line.strip():
             fields = line.split(",")
-            rows.append((fields[:30], int(fields[30])))
+            rows.append((fields[:FEATURE_COUNT], int(fields[FEATURE_COUNT])))
     return rows
 
 

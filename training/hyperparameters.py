@@ -23,10 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.dataset import FEATURE_COUNT
+
 # The kit's own training job, exactly as deploy sends it in CreateTrainingJob.HyperParameters
 # (valid for AWS's Linear Learner too). SageMaker defaults everywhere else. Each choice was
 # measured with stratified 10-fold CV (`python -m bench training`, README):
-# - predictor_type=binary_classifier: the right model for a B/M label (DESIGN.md); required.
+# - predictor_type=binary_classifier: the right model for a B/M label (docs/ARCHITECTURE.md, "The worked example"); required.
 # - feature_dim=30, mini_batch_size=100: as the original notebook. The default 1000 exceeds the
 #   455 training rows and leaves one update per epoch.
 # - positive_example_weight_mult=balanced: a malignant row (37% of the data) weighs as much in
@@ -39,7 +41,7 @@ from typing import Any
 # - optimizer=rmsprop: its candidates generalise best here (CV accuracy ~0.976 vs ~0.973 adam).
 DEFAULT_HYPERPARAMETERS: dict[str, str] = {
     "predictor_type": "binary_classifier",
-    "feature_dim": "30",
+    "feature_dim": str(FEATURE_COUNT),
     "mini_batch_size": "100",
     "positive_example_weight_mult": "balanced",
     "binary_classifier_model_selection_criteria": "loss_function",

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from contract.dataset import CHANNELS
+
 from training.artifact import ArtifactError, LinearModel, save_model_tar
 from training.data import DEFAULT_SEED, ChannelFormatError, read_channel_csv
 from training.hyperparameters import HyperparameterError, LinearLearnerConfig, parse_hyperparameters
@@ -27,7 +29,6 @@ from training.inference import score_matrix
 from training.linear_learner import LinearLearner, TrainingDiverged, TrainingStopped, describe, raw_output
 from training.metrics import LossParams, binary_metrics, objective_loss, regression_metrics
 
-CHANNELS = ("train", "validation", "test")
 MODEL_FILE_NAME = "model.tar.gz"
 LOSS_METRICS = frozenset({"objective_loss", "mse", "absolute_loss"})
 

@@ -1,7 +1,7 @@
 """Run LocalStack on the host, without Docker: `sagestack localstack [start|stop|status|--foreground]`.
 
 `LocalStackProcess` is the public API (`sagestack up` and the test fixtures use it): it builds
-LocalStack's venv once (runtime_venv.py), sets the environment DESIGN.md lists (loopback only,
+LocalStack's venv once (runtime_venv.py), sets the environment docs/ARCHITECTURE.md lists ("LocalStack on the host") (loopback only,
 all state and caches under the state dir, generated TLS cert, no analytics, no DNS server,
 the `local` Lambda executor), starts `python -m sagestack_localstack.boot` in its own process
 group, waits for `/_localstack/health`, and on stop terminates the whole group (LocalStack and
@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from deploy import names
+from contract import names
 from emulator.localstack import runtime_venv
 
 # What the stack needs (S3 for artifacts, Lambda + IAM + STS + Logs for the function,
@@ -176,7 +176,7 @@ class LocalStackProcess:
     def health(self) -> dict | None:
         """`/_localstack/health` as a dict, or None when it does not answer."""
         try:
-            with urllib.request.urlopen(f"{self.url}/_localstack/health", timeout=2) as resp:
+            with urllib.request.urlopen(f"{self.url}{names.LOCALSTACK_HEALTH_PATH}", timeout=2) as resp:
                 return json.loads(resp.read())
         except (urllib.error.URLError, OSError, ValueError):
             return None

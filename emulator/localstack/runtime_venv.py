@@ -1,4 +1,4 @@
-"""LocalStack's own Python 3.13 venv: created once under `deploy.names.venvs_dir()`, never at run time.
+"""LocalStack's own Python 3.13 venv: created once under `contract.names.venvs_dir()`, never at run time.
 
 LocalStack 2026.3.0 needs Python 3.13 and packages that clash with the kit's venv (its own
 moto fork, pinned botocore), so it lives in a venv of its own. Creation installs exactly the
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy import names
+from contract import names
 from emulator.localstack.plugin.sagestack_localstack.interpreters import InterpreterNotFound, find_python
 
 LOCALSTACK_VERSION = "2026.3.0"

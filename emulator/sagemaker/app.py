@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contract import names
 from emulator.sagemaker import s3
 from emulator.sagemaker.artifacts import ArtifactStore
 from emulator.sagemaker.auth import Authenticator
@@ -35,7 +36,7 @@ from emulator.sagemaker.training_runner import TrainingSupervisor
 
 log = logging.getLogger("sagestack.sagemaker")
 
-HEALTH_PATHS = ("/_sagestack/health", "/health")
+HEALTH_PATHS = names.SAGEMAKER_HEALTH_PATHS
 SERVICE_VERSION = "sagestack-sagemaker-emulator/1"
 
 

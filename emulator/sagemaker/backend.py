@@ -9,7 +9,7 @@ moves the endpoint Creating -> InService | Failed, Updating -> InService (rollin
 serving models on failure, as SageMaker does), Deleting -> gone. A generation counter on each
 endpoint makes a late worker for a superseded request drop its result instead of racing.
 
-Error codes and messages follow what SageMaker answers (see DESIGN.md and the moto /
+Error codes and messages follow what SageMaker answers (see docs/ARCHITECTURE.md and the moto /
 real-world references in the tests): missing endpoint/model/config -> ValidationException
 `Could not find ... "arn"`; duplicate -> `Cannot create already existing ... "arn"`;
 missing training job -> ValidationException `Requested resource not found.`

@@ -1,7 +1,7 @@
 """Everything the emulator can be told at start, in one validated object.
 
 The CLI (`server.py`), the Dockerfile and `process.EmulatorProcess` all build one of these;
-defaults come from `deploy.names` so the fixed port, region and account live in one place.
+defaults come from `contract.names` so the fixed port, region and account live in one place.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from deploy import names
+from contract import aws, names
 
 AUTH_MODES = ("off", "access-key", "signature")
 
@@ -58,11 +58,7 @@ class EmulatorConfig:
     @property
     def partition(self) -> str:
         """The ARN partition of `region` (arn:aws-cn:... in China, arn:aws-us-gov:... in GovCloud)."""
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
+        return aws.partition(self.region)
 
     @property
     def resolved_s3_endpoint_url(self) -> str | None:

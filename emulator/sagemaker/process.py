@@ -13,9 +13,7 @@ port and data directory.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +22,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Sequence
 
-from deploy import names
+from contract import names
+from contract.net import free_port  # noqa: F401 - re-exported for callers of this module
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-HEALTH_PATH = "/_sagestack/health"
-
-
-def free_port(host: str = names.LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+HEALTH_PATH = names.SAGEMAKER_HEALTH_PATH
 
 
 class EmulatorError(RuntimeError):
@@ -83,12 +75,11 @@ class EmulatorProcess:
         if self.is_running():
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ if self.env is None else self.env)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        env = names.child_env(self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=PROJECT_ROOT
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=names.PROJECT_ROOT
             )
         self.wait_healthy(timeout)
         return self

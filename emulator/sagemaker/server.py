@@ -15,7 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
-from deploy import names
+from contract import names
 from emulator.sagemaker.config import AUTH_MODES, EmulatorConfig, Limits
 
 

@@ -10,7 +10,6 @@ fails the job with the tail of its stderr as FailureReason.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contract import names
 from emulator.sagemaker.config import EmulatorConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 10
 
 
@@ -100,8 +99,7 @@ class TrainingSupervisor:
             work.mkdir(parents=True, exist_ok=True)
             spec = self._spec(name, record, work)
             stderr_path = work / "worker.stderr"
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+            env = names.child_env()
             with stderr_path.open("wb") as stderr:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "emulator.sagemaker.training_worker", str(spec)],

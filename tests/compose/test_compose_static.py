@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy import names
+from contract import names
 
 ROOT = names.PROJECT_ROOT
 COMPOSE = ROOT / "docker-compose.yml"

@@ -1,4 +1,4 @@
-"""The AWS path of `deploy`, checked against moto as an independent model of AWS (DESIGN.md "moto").
+"""The AWS path of `deploy`, checked against moto as an independent model of AWS (docs/ARCHITECTURE.md, "Testing against AWS").
 
 No network: `mock_aws` intercepts every call. moto marks training jobs Completed at once but
 writes no model artifact, so a hook writes the `model.tar.gz` that SageMaker would (the

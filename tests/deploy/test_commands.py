@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from deploy import commands, names
+from contract import names
+from deploy import commands
 from emulator.localstack.launcher import pid_alive
 from tests.fixtures.localstack import free_loopback_port
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy import names
+from contract import names
 from deploy.profiles import (
     ProfileError,
     configured_endpoint,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import names
+from contract import names
 from emulator.sagemaker.process import free_port
 
 pytestmark = pytest.mark.integration

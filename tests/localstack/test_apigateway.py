@@ -12,7 +12,7 @@ import json
 import httpx
 import pytest
 
-from deploy import names
+from contract import names
 from tests.localstack.helpers import create_function, unique
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ import httpx
 import psutil
 import pytest
 
-from deploy import names
+from contract import names
 from tests.localstack.helpers import create_function, ensure_role, invoke_json, unique, zip_source
 
 pytestmark = pytest.mark.integration

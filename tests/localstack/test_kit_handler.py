@@ -16,7 +16,7 @@ import threading
 import httpx
 import pytest
 
-from deploy import names
+from contract import names
 from tests.localstack.helpers import create_function, unique
 from tests.localstack.test_apigateway import _invoke_url, _rest_api_with_post
 

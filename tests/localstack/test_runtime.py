@@ -9,7 +9,7 @@ import socket
 import psutil
 import pytest
 
-from deploy import names
+from contract import names
 from emulator.localstack.launcher import LocalStackError, LocalStackProcess
 from tests.fixtures.localstack import free_loopback_port
 

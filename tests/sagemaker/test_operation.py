@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from deploy import names
+from contract import names
 from emulator.sagemaker.process import EmulatorProcess, free_port
 from tests.fixtures.sagemaker import start_emulator
 

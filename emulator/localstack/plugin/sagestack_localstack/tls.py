@@ -1,7 +1,7 @@
 """Generate the key+certificate PEM LocalStack serves HTTPS with (CUSTOM_SSL_CERT_PATH).
 
 LocalStack normally downloads its certificate; offline that fails, and its built-in
-self-signed fallback crashes with current pyOpenSSL (DESIGN.md). A self-signed cert for
+self-signed fallback crashes with current pyOpenSSL (docs/ARCHITECTURE.md, "LocalStack on the host"). A self-signed cert for
 localhost / localhost.localstack.cloud / 127.0.0.1 made with `cryptography` (a LocalStack
 dependency) is all it needs.
 """
