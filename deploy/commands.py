@@ -121,36 +121,46 @@ def _run(body: Callable[[], int]) -> int:
 
 
 def _write_outputs(outputs: dict[str, Any]) -> Path:
-    path = names.outputs_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(outputs, indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    from deploy.outputs import write_outputs
+
+    return write_outputs(outputs)
 
 
 def read_outputs(path: Path | None = None) -> dict[str, Any]:
-    path = path or names.outputs_path()
-    try:
-        outputs = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist: deploy the stack first (sagestack deploy, or make up)") from None
-    except ValueError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); re-run sagestack deploy to rewrite it") from None
-    if not isinstance(outputs, dict) or not all(isinstance(outputs.get(key), str) for key in ("invoke_url", "api_key")):
-        raise ValueError(f"{path} is not the outputs.json of sagestack deploy (no invoke_url and api_key); re-run sagestack deploy to rewrite it")
-    return outputs
+    from deploy.outputs import read_outputs as read
+
+    return read(path)
 
 
-def _print_outputs(outputs: dict[str, Any], path: Path) -> None:
+def _hide_key(show_key: bool, quiet: bool) -> bool:
+    """Whether to mask the API key in what we print: under --quiet or CI (logs are kept), unless asked."""
+    return not show_key and (quiet or os.environ.get("CI", "").lower() not in {"", "0", "false", "no"})
+
+
+def _masked(key: str) -> str:
+    return f"{key[:4]}... (hidden; in outputs.json, or pass --show-key)"
+
+
+def _print_outputs(outputs: dict[str, Any], path: Path, hide_key: bool = False) -> None:
+    key = _masked(outputs["api_key"]) if hide_key else outputs["api_key"]
     print(f"\n  invoke URL     {outputs['invoke_url']}")
-    print(f"  API key        {outputs['api_key']}")
+    print(f"  API key        {key}")
     print(f"  endpoint name  {outputs['endpoint_name']}")
     print(f"  outputs        {path}")
     print(
-        f"\n  try: curl -s -X POST -H 'x-api-key: {outputs['api_key']}' -H 'Content-Type: application/json' \\\n"
+        f"\n  try: curl -s -X POST -H 'x-api-key: {'$KEY' if hide_key else outputs['api_key']}' -H 'Content-Type: application/json' \\\n"
         f"         -d '{{\"data\": \"13.49,22.3,86.91,561.0,...\"}}' {outputs['invoke_url']}"
     )
+
+
+def _pin_local_ids(stack: Any) -> None:
+    """On an emulated gateway, a re-created REST API and key take the ids of the previous local
+    deploy of this stack, so a saved invoke URL and key keep working (LocalStack keeps no state)."""
+    from deploy.outputs import local_outputs
+
+    previous = local_outputs()
+    if stack.target.apigateway_endpoint and previous and previous.get("stack_name") == stack.names.stack and previous.get("account_id") == stack.target.account_id:
+        stack.pinned = {"api_id": str(previous.get("api_id", "")), "api_key": str(previous.get("api_key", ""))}
 
 
 def _confirm_billable(stack: Any, assume_yes: bool) -> bool:
@@ -189,19 +199,23 @@ def deploy(argv: list[str]) -> int:
     _inputs(parser)
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before creating billable AWS resources")
     parser.add_argument("--json", action="store_true", help="print the outputs as JSON only")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the outputs, the API key masked")
+    parser.add_argument("--show-key", action="store_true", help="print the API key even under --quiet or CI")
     args = parser.parse_args(argv)
 
     def body() -> int:
-        stack = _open_stack(args, log=(lambda line: print(line, file=sys.stderr, flush=True)) if args.json else _log)
+        quiet_log = lambda line: None  # noqa: E731
+        stack = _open_stack(args, log=(lambda line: print(line, file=sys.stderr, flush=True)) if args.json else (quiet_log if args.quiet else _log))
         if not _confirm_billable(stack, args.yes):
             _err("nothing was created")
             return 1
+        _pin_local_ids(stack)
         outputs = stack.deploy().to_json()
         path = _write_outputs(outputs)
         if args.json:
             print(json.dumps(outputs, indent=2))
         else:
-            _print_outputs(outputs, path)
+            _print_outputs(outputs, path, hide_key=_hide_key(args.show_key, args.quiet))
         return 0
 
     return _run(body)
@@ -235,6 +249,14 @@ def status(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
+        if args.profile == names.LOCAL_PROFILE and not args.json:
+            from deploy.embedded import background_status, describe_services
+
+            record = background_status()
+            for line in describe_services(record):
+                print(line)
+            if record is None:
+                return 3 if args.check else 1
         stack = _open_stack(args, log=lambda line: None)
         states = stack.status()
         if args.json:
@@ -343,13 +365,19 @@ def _report_test_split(client: Any, features: list[list[float]], labels: list[in
 # ---------------------------------------------------------------------- up / down / demo
 
 
-def _clear_local_state() -> None:
-    """LocalStack keeps no state across restarts; clear the emulator's and the outputs to match."""
+def _purge_local_state() -> list[Path]:
+    """Delete the emulator's saved state (models, jobs, endpoints) and the local outputs: `down --purge` only."""
+    from deploy.outputs import local_outputs
+
+    removed = []
     state = names.state_dir()
-    shutil.rmtree(state / "sagemaker", ignore_errors=True)
-    with contextlib.suppress(FileNotFoundError, ValueError):
-        if read_outputs().get("profile") == names.LOCAL_PROFILE:
-            names.outputs_path().unlink()
+    if (state / "sagemaker").exists():
+        shutil.rmtree(state / "sagemaker", ignore_errors=True)
+        removed.append(state / "sagemaker")
+    if local_outputs() is not None:
+        names.outputs_path().unlink()
+        removed.append(names.outputs_path())
+    return removed
 
 
 def _prepare_inputs() -> None:
@@ -368,17 +396,17 @@ def up(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def body() -> int:
-        from deploy.embedded import background_status, start_background
+        from deploy.embedded import describe_services, start_background
         from deploy.profiles import local_environment
 
         started = time.perf_counter()
-        if background_status() is None:
-            _clear_local_state()
         record = start_background(log=_log, while_starting=None if args.no_deploy else _prepare_inputs)
         _log(
             f"embedded stack up in {time.perf_counter() - started:.1f} s: LocalStack http://{names.LOOPBACK}:{record['localstack_port']}, "
             f"SageMaker emulator http://{names.LOOPBACK}:{record['sagemaker_port']} (stop with `sagestack down`)"
         )
+        for line in describe_services(record)[1:]:
+            _log(line)
         env = local_environment()
         _log("  point your own tools at it: " + " ".join(f"{k}={v}" for k, v in env.items()))
         if args.no_deploy:
@@ -389,15 +417,33 @@ def up(argv: list[str]) -> int:
 
 
 def down(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="sagestack down", description="Stop the services started by `sagestack up` (the local stack's state goes with them).")
-    parser.parse_args(argv)
+    parser = argparse.ArgumentParser(
+        prog="sagestack down",
+        description="Stop the services started by `sagestack up`. The emulator's state (models, endpoints, jobs) and outputs.json are kept; "
+        "the next `sagestack up` brings the same stack back.",
+    )
+    parser.add_argument("--purge", action="store_true", help="also delete the emulator's saved state and the local outputs.json (asks first)")
+    parser.add_argument("--yes", "-y", action="store_true", help="with --purge: do not ask (for scripts)")
+    args = parser.parse_args(argv)
 
     def body() -> int:
         from deploy.embedded import stop_background
 
+        if args.purge and not args.yes:
+            if not sys.stdin.isatty():
+                _err("--purge deletes the emulator's saved models, endpoints and jobs; re-run with --purge --yes to confirm (no terminal to ask on)")
+                return 1
+            answer = input(f"delete the emulator's saved state under {names.state_dir() / 'sagemaker'} and the local outputs.json? [y/N] ")
+            if answer.strip().lower() not in {"y", "yes"}:
+                _err("nothing was deleted")
+                return 1
         stopped = stop_background()
-        _clear_local_state()
         _log("embedded stack stopped" if stopped else "embedded stack was not running")
+        if args.purge:
+            removed = _purge_local_state()
+            _log("purged " + (", ".join(str(p) for p in removed) if removed else "nothing (no saved state)"))
+        else:
+            _log(f"  the emulator's state is kept under {names.state_dir() / 'sagemaker'} (delete it with `sagestack down --purge`)")
         return 0
 
     return _run(body)
@@ -451,7 +497,6 @@ def demo(argv: list[str]) -> int:
         finally:
             if not args.keep and not was_running:
                 stop_background()
-                _clear_local_state()
                 _log("embedded stack stopped (use `sagestack demo --keep` or `make up` to keep it running)")
 
     return _run(body)

@@ -16,16 +16,17 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
 
 from contract import names
+from contract.supervision import SupervisionError, Supervised, pid_alive, read_pidfile, terminate_group, write_private
 from emulator.localstack import runtime_venv
+
+__all__ = ["LocalStackError", "LocalStackProcess", "pid_alive", "main"]
 
 # What the stack needs (S3 for artifacts, Lambda + IAM + STS + Logs for the function,
 # API Gateway for the REST API, CloudWatch for Lambda's metrics).
@@ -70,9 +71,8 @@ class LocalStackProcess:
         self.services = services
         self.eager = eager
         self.extra_env = dict(extra_env or {})
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: Supervised | None = None
         self._pid: int | None = None
-        self._log_file: IO[bytes] | None = None
 
     # ---- addresses and files -------------------------------------------------------------
     @property
@@ -139,8 +139,10 @@ class LocalStackProcess:
     # ---- lifecycle -----------------------------------------------------------------------
     def start(self, timeout: float = 60.0, *, detach: bool = False) -> "LocalStackProcess":
         """Start LocalStack and wait until it is healthy; `detach` leaves it running after we exit."""
-        if self._proc is not None and self._proc.poll() is None:
+        if self.is_running():
             return self
+        if self._pid is not None:  # it died: reap what is left of its group before starting again
+            self.stop()
         venv = self.ensure_venv()
         if not _port_is_free(self.port):
             raise LocalStackError(
@@ -150,28 +152,27 @@ class LocalStackProcess:
             )
         for sub in ("filesystem", "volume", "tmp", "cache", "config", "cert"):
             (self.runtime_dir / sub).mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.log_path, "ab")
         env = self.environment()
         if not detach:  # tied to us: if we are killed hard, LocalStack stops itself
             env["SAGESTACK_EXIT_WITH_PARENT"] = "1"
-        self._proc = subprocess.Popen(
-            [str(runtime_venv.venv_python(venv)), "-m", BOOT_MODULE],
-            env=env,
-            cwd=str(self.runtime_dir),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: stop() takes the Lambda workers with it
+        self._child = Supervised(
+            [str(runtime_venv.venv_python(venv)), "-m", BOOT_MODULE], name="LocalStack", log_path=self.log_path, env=env, cwd=self.runtime_dir
         )
-        self._pid = self._proc.pid
+        self._pid = self._child.spawn().pid
         try:
             self.wait_healthy(timeout=timeout)
         except BaseException:
             self.stop()
             raise
         if detach:
-            self.pidfile.write_text(json.dumps({"pid": self._pid, "port": self.port, "url": self.url}))
+            write_private(self.pidfile, json.dumps({"pid": self._pid, "port": self.port, "url": self.url}))
         return self
+
+    def is_running(self) -> bool:
+        """Whether the LocalStack we started (or found in the pidfile) still runs."""
+        if self._child is not None:
+            return self._child.is_running()
+        return self._pid is not None and pid_alive(self._pid)
 
     def health(self) -> dict | None:
         """`/_localstack/health` as a dict, or None when it does not answer."""
@@ -183,25 +184,25 @@ class LocalStackProcess:
 
     def wait_healthy(self, timeout: float = 60.0) -> dict:
         """Poll health until every configured service reports available/running."""
-        deadline = time.monotonic() + timeout
-        last: dict | None = None
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise LocalStackError(
-                    f"LocalStack exited with code {self._proc.returncode} during startup; "
-                    f"last lines of {self.log_path}:\n{self._log_tail()}"
-                )
-            last = self.health()
-            if last is not None:
-                states = last.get("services", {})
-                wanted = {"running"} if self.eager else {"running", "available", "starting"}
-                if all(states.get(s) in wanted for s in self.services):
-                    return last
-            time.sleep(0.05)
-        raise LocalStackError(
-            f"LocalStack did not become healthy on {self.url} within {timeout:.0f} s "
-            f"(last health: {last}); see {self.log_path}:\n{self._log_tail()}"
-        )
+        wanted = {"running"} if self.eager else {"running", "available", "starting"}
+        seen: list[dict | None] = [None]
+
+        def ready() -> dict | None:
+            seen[0] = self.health()
+            states = (seen[0] or {}).get("services", {})
+            return seen[0] if seen[0] is not None and all(states.get(s) in wanted for s in self.services) else None
+
+        if self._child is None:  # one we did not start: nothing to watch but the port
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if ready():
+                    return seen[0] or {}
+                time.sleep(0.05)
+            raise LocalStackError(f"LocalStack did not become healthy on {self.url} within {timeout:.0f} s (last health: {seen[0]}); see {self.log_path}")
+        try:
+            return dict(self._child.wait_healthy(ready, timeout))
+        except SupervisionError as exc:
+            raise LocalStackError(f"{exc}\n(on {self.url}; last health: {seen[0]})") from None
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop LocalStack and every process in its group; wait until the port is free.
@@ -213,21 +214,15 @@ class LocalStackProcess:
         pid = self._pid
         if pid is None:
             return
-        _terminate_group(pid, self._proc, timeout)
-        self._proc = None
+        if self._child is not None:
+            self._child.stop(timeout)
+        else:
+            terminate_group(pid, timeout)
+        self._child = None
         self._pid = None
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
         with contextlib.suppress(FileNotFoundError):
             self.pidfile.unlink()
         _wait_port_free(self.port, timeout=5.0)
-
-    def _log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
     def __enter__(self) -> "LocalStackProcess":
         return self.start()
@@ -239,88 +234,13 @@ class LocalStackProcess:
     def from_pidfile(cls, state_dir: Path | None = None) -> "LocalStackProcess | None":
         """The detached LocalStack recorded in `state_dir`, if its process still runs."""
         proc = cls(state_dir=state_dir)
+        record = read_pidfile(proc.pidfile, BOOT_MODULE.encode())
         try:
-            data = json.loads(proc.pidfile.read_text())
-            pid, port = int(data["pid"]), int(data["port"])
-        except (OSError, ValueError, KeyError, TypeError):  # absent, or not a pidfile we wrote
+            port = int((record or {})["port"])
+        except (KeyError, TypeError, ValueError):  # absent, stale, or not a pidfile we wrote
             return None
-        if not _is_our_localstack(pid):
-            with contextlib.suppress(FileNotFoundError):
-                proc.pidfile.unlink()
-            return None
-        proc.port, proc._pid = port, pid
+        proc.port, proc._pid = port, int(record["pid"])  # type: ignore[index]
         return proc
-
-
-def _is_our_localstack(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return BOOT_MODULE.encode() in fh.read()
-    except OSError:
-        return False
-
-
-def _pid_alive(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
-    if proc is not None:
-        return proc.poll() is None
-    return pid_alive(pid)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process we did not start (known only by pid) still runs; a zombie counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (not our child) still answers kill(0); treat it as gone
-    fields = _proc_stat(pid)
-    return fields is not None and fields[0] != "Z"
-
-
-def _proc_stat(pid: int | str) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name ([0] state, [2] process group), None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _terminate_group(pid: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
-    """SIGTERM LocalStack (it shuts its services and workers down), then SIGKILL the group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(pid, proc):
-        time.sleep(0.05)
-    # whatever is left in the group (LocalStack if it hung, Lambda workers, their children)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    if proc is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-    _wait_group_gone(pid, timeout=5.0)
-
-
-def _wait_group_gone(pgid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _group_members(pgid):
-            return
-        time.sleep(0.05)
-
-
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        fields = _proc_stat(entry)
-        if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry))
-    return members
 
 
 def _wait_port_free(port: int, timeout: float) -> None:
@@ -391,7 +311,7 @@ def main(argv: list[str]) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
     try:
-        while proc._proc is not None and proc._proc.poll() is None:
+        while proc.is_running():
             time.sleep(0.5)
         print("LocalStack exited", file=sys.stderr)
         return 1

@@ -6,17 +6,16 @@
     ...                     # boto3.client("sagemaker", endpoint_url=proc.url)
     proc.stop()             # SIGTERM, then SIGKILL after a grace period
 
-`kill()` sends SIGKILL (what the durability tests use); `start()` again restarts on the same
-port and data directory.
+`kill()` sends SIGKILL to its process group (what the durability tests use); `start()` again
+restarts on the same port and data directory. Spawning, health, log and stop are
+contract.supervision's, shared with LocalStack's launcher and the embedded supervisor.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Sequence
 
 from contract import names
 from contract.net import free_port  # noqa: F401 - re-exported for callers of this module
+from contract.supervision import SupervisionError, Supervised
 
 HEALTH_PATH = names.SAGEMAKER_HEALTH_PATH
 
@@ -51,7 +51,11 @@ class EmulatorProcess:
         self.extra_args = list(extra_args)
         self.env = env
         self.log_path = log_path or self.data_dir / "emulator.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self._child: Supervised | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._child.process if self._child is not None else None
 
     @property
     def url(self) -> str:
@@ -74,13 +78,13 @@ class EmulatorProcess:
     def start(self, timeout: float = 30.0) -> EmulatorProcess:
         if self.is_running():
             return self
+        if self._child is not None:  # it died: close its log and reap what is left of its group
+            self._child.stop(0)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = names.child_env(self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=names.PROJECT_ROOT
-            )
+        self._child = Supervised(self.command(), name="the SageMaker emulator", log_path=self.log_path, env=env, cwd=names.PROJECT_ROOT)
+        self._child.spawn()
         self.wait_healthy(timeout)
         return self
 
@@ -92,15 +96,12 @@ class EmulatorProcess:
             return None
 
     def wait_healthy(self, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise EmulatorError(f"the SageMaker emulator exited with code {self.process.returncode}:\n{self.log_tail()}")
-            health = self.health()
-            if health is not None:
-                return health
-            time.sleep(0.05)
-        raise EmulatorError(f"the SageMaker emulator did not answer {self.url}{HEALTH_PATH} within {timeout} s:\n{self.log_tail()}")
+        if self._child is None:
+            raise EmulatorError("the SageMaker emulator was not started")
+        try:
+            return dict(self._child.wait_healthy(self.health, timeout))
+        except SupervisionError as exc:
+            raise EmulatorError(f"{exc}\n(health URL {self.url}{HEALTH_PATH})") from None
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -109,23 +110,15 @@ class EmulatorProcess:
             return "(no log)"
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM and wait (graceful: state flushed, training workers stopped); SIGKILL if it hangs."""
-        if self.process is None:
+        """SIGTERM and wait (graceful: state flushed, training workers stopped); SIGKILL to its group if it hangs."""
+        if self._child is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        return self.process.returncode
+        return self._child.stop(timeout)
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would: nothing gets to clean up."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
+        """SIGKILL to its group, as a crash would: nothing gets to clean up."""
+        if self._child is not None:
+            self._child.kill()
 
     def __enter__(self) -> EmulatorProcess:
         return self.start()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import names
+from contract.supervision import Supervised
 from emulator.sagemaker.config import EmulatorConfig
 
 STOP_GRACE_SECONDS = 10
@@ -29,7 +30,7 @@ class TrainingSupervisor:
         self.config = config
         self._slots = threading.Semaphore(max_parallel)
         self._lock = threading.Lock()
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._processes: dict[str, Supervised] = {}
         self._stop_requested: set[str] = set()
         self._timed_out: set[str] = set()
         self._closed = False
@@ -53,18 +54,10 @@ class TrainingSupervisor:
             self._terminate(process)
 
     @staticmethod
-    def _terminate(process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is not None:
-            return
-        process.terminate()
-
-        def escalate() -> None:
-            try:
-                process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-        threading.Thread(target=escalate, daemon=True).start()
+    def _terminate(worker: Supervised) -> None:
+        """SIGTERM now, SIGKILL after the grace period (in the background: callers must not block)."""
+        if worker.is_running():
+            threading.Thread(target=worker.stop, args=(STOP_GRACE_SECONDS,), daemon=True).start()
 
     def _spec(self, name: str, record: dict[str, Any], work: Path) -> Path:
         spec = {
@@ -100,21 +93,19 @@ class TrainingSupervisor:
             spec = self._spec(name, record, work)
             stderr_path = work / "worker.stderr"
             env = names.child_env()
-            with stderr_path.open("wb") as stderr:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "emulator.sagemaker.training_worker", str(spec)],
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                    stdin=subprocess.DEVNULL,
-                    cwd=work,
-                    env=env,
-                )
+            stderr_path.unlink(missing_ok=True)
+            # in the emulator's process group (not a session of its own): it dies with the emulator
+            worker = Supervised(
+                [sys.executable, "-m", "emulator.sagemaker.training_worker", str(spec)],
+                name=f"training job {name}", log_path=stderr_path, env=env, cwd=work, new_session=False,
+            )
+            process = worker.spawn(stdout=subprocess.PIPE)
             with self._lock:
-                self._processes[name] = process
+                self._processes[name] = worker
                 stop_now = name in self._stop_requested
             if stop_now:
-                self._terminate(process)
-            timer = self._runtime_timer(name, record, process)
+                self._terminate(worker)
+            timer = self._runtime_timer(name, record, worker)
             final: dict[str, Any] | None = None
             try:
                 assert process.stdout is not None
@@ -131,6 +122,7 @@ class TrainingSupervisor:
                     if name not in self._stop_requested:
                         self.backend.training_progress(name, event)
                 code = process.wait()
+                worker.stop(0)  # it has exited: this only closes its log
             finally:
                 if timer is not None:
                     timer.cancel()
@@ -151,7 +143,7 @@ class TrainingSupervisor:
                 final.pop("failure", None)
             self.backend.training_progress(name, final)
 
-    def _runtime_timer(self, name: str, record: dict[str, Any], process: subprocess.Popen[bytes]) -> threading.Timer | None:
+    def _runtime_timer(self, name: str, record: dict[str, Any], worker: Supervised) -> threading.Timer | None:
         limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
         if not limit:
             return None
@@ -159,7 +151,7 @@ class TrainingSupervisor:
 
         def expire() -> None:
             self._timed_out.add(name)
-            self._terminate(process)
+            self._terminate(worker)
 
         timer = threading.Timer(max(0.0, float(limit) - elapsed), expire)
         timer.daemon = True
