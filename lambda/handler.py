@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from typing import Any
 
@@ -203,10 +204,33 @@ def _csv(rows: list[list[float]]) -> str:
     return "\n".join(",".join(repr(v) for v in row) for row in rows)
 
 
-def _label(prediction: Any, index: int) -> dict[str, Any]:
+# A product of two numbers below sqrt(max float) cannot overflow: rows with larger features can make a
+# linear model's sum overflow to inf/NaN. Used only to explain an endpoint's non-finite answer.
+OVERFLOW_SAFE = math.sqrt(sys.float_info.max)
+
+
+def _overflows(rows: list[list[float]]) -> bool:
+    """Whether these (finite) rows hold values large enough to overflow a linear model's arithmetic."""
+    return any(abs(v) > OVERFLOW_SAFE for row in rows for v in row) or any(not math.isfinite(math.fsum(map(abs, row))) for row in rows if row)
+
+
+def _overflow_error(detail: str) -> RequestError:
+    return _bad_request(
+        f"the feature values overflow the model's arithmetic ({detail}); they are finite but far outside the "
+        "training data's range: send each feature on the scale it was measured in"
+    )
+
+
+def _label(prediction: Any, index: int, rows: list[list[float]] | None = None) -> dict[str, Any]:
     if not isinstance(prediction, dict):
         raise RequestError(502, "BadEndpointResponse", f"the model endpoint answered prediction {index + 1} as {type(prediction).__name__}, not an object")
     score = prediction.get("score")
+    if isinstance(score, float) and not math.isfinite(score):
+        # Linear Learner answers a NaN/Infinity score when huge (finite) features overflow inside the model:
+        # the client's input then, else the endpoint is broken.
+        if rows is not None and index < len(rows) and _overflows([rows[index]]):
+            raise _overflow_error(f"row {index + 1} scored {score}")
+        raise RequestError(502, "BadEndpointResponse", f"the model endpoint answered score {score} for prediction {index + 1}; expected a finite number")
     raw = prediction.get("predicted_label")
     if raw is None and isinstance(score, (int, float)):
         raw = 1 if score >= 0.5 else 0  # a regressor (the original blog's setup) answers a score only
@@ -220,7 +244,7 @@ def _label(prediction: Any, index: int) -> dict[str, Any]:
     return out
 
 
-def _endpoint_error(exc: ClientError, endpoint: str) -> RequestError:
+def _endpoint_error(exc: ClientError, endpoint: str, rows: list[list[float]] | None = None) -> RequestError:
     error = exc.response.get("Error", {})
     code = error.get("Code", "")
     message = error.get("Message", "")
@@ -230,6 +254,14 @@ def _endpoint_error(exc: ClientError, endpoint: str) -> RequestError:
     if code in {"ModelNotReadyException", "ServiceUnavailable", "ThrottlingException"} or status in {429, 503}:
         return RequestError(503, "EndpointUnavailable", f"the model endpoint {endpoint!r} is not ready ({code}: {message}); retry shortly")
     if code == "ModelError":
+        # The container's own status (botocore puts ModelError's members beside "Error"): a 4xx is the
+        # model rejecting this input (e.g. features that overflow its arithmetic) -> the client's 400.
+        original = exc.response.get("OriginalStatusCode", error.get("OriginalStatusCode"))
+        detail = exc.response.get("OriginalMessage") or error.get("OriginalMessage") or message
+        if isinstance(original, int) and 400 <= original < 500:
+            if rows is not None and _overflows(rows):
+                return _overflow_error(f"the model said: {detail}")
+            return _bad_request(f"the model on endpoint {endpoint!r} rejected this input: {detail}")
         return RequestError(502, "ModelError", f"the model on endpoint {endpoint!r} failed on this input: {message}")
     return RequestError(502, "EndpointError", f"the model endpoint {endpoint!r} failed: {code or status}: {message}")
 
@@ -245,7 +277,7 @@ def predict(rows: list[list[float]]) -> list[dict[str, Any]]:
         response = RUNTIME.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=_csv(rows).encode())
         body = response["Body"].read()
     except ClientError as exc:
-        raise _endpoint_error(exc, endpoint) from None
+        raise _endpoint_error(exc, endpoint, rows) from None
     except (EndpointConnectionError, ConnectTimeoutError) as exc:
         raise RequestError(503, "EndpointUnreachable", f"cannot reach the SageMaker runtime for endpoint {endpoint!r}: {exc}") from None
     except ReadTimeoutError:
@@ -259,7 +291,7 @@ def predict(rows: list[list[float]]) -> list[dict[str, Any]]:
     if not isinstance(predictions, list) or len(predictions) != len(rows):
         count = len(predictions) if isinstance(predictions, list) else "no"
         raise RequestError(502, "BadEndpointResponse", f"the model endpoint {endpoint!r} answered {count} predictions for {len(rows)} rows")
-    return [_label(p, i) for i, p in enumerate(predictions)]
+    return [_label(p, i, rows) for i, p in enumerate(predictions)]
 
 
 # ---------------------------------------------------------------- the handler

@@ -311,3 +311,45 @@ def test_bad_settings_in_the_environment_do_not_break_the_import(monkeypatch, ha
     handler = load_handler("sagestack_lambda_handler_bad_settings")
     assert handler.MAX_ROWS == 1000 and handler.FEATURE_COUNT == 30
     assert handler.lambda_handler({"data": "1"}, None)["statusCode"] == 400
+
+
+HUGE_BODY = json.dumps({"data": ",".join(["1e308"] * 30)})
+
+
+def test_model_rejecting_overflowing_features_is_400_not_502(stubbed):
+    """1e308 in every feature is finite, so the handler passes it on; the model's sum overflows and the
+    container rejects the row (ModelError with OriginalStatusCode 400): the client's mistake, a 400."""
+    handler, stubber = stubbed
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        service_message="Received client error (400) from primary with message ...",
+        http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 400, "OriginalMessage": "Unable to evaluate payload provided: row 1 overflows the model's arithmetic"},
+    )
+    answer = handler.lambda_handler(proxy_event(HUGE_BODY), None)
+    assert answer["statusCode"] == 400, answer
+    error = json.loads(answer["body"])
+    assert error["error"] == "BadRequest" and "overflow" in error["message"] and "scale" in error["message"]
+
+
+@pytest.mark.parametrize("score", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_finite_score_is_400_for_huge_features_and_502_otherwise(stubbed, score):
+    """An endpoint may instead answer a non-finite score: the input's fault only when the input could overflow."""
+    handler, stubber = stubbed
+    body = b'{"predictions": [{"score": ' + score + b', "predicted_label": 0}]}'
+    for request, expected in ((HUGE_BODY, 400), (ORIGINAL_BODY, 502)):
+        stubber.add_response("invoke_endpoint", {"Body": StreamingBody(io.BytesIO(body), len(body))})
+        answer = handler.lambda_handler(proxy_event(request), None)
+        assert answer["statusCode"] == expected, (request[:40], answer)
+    assert json.loads(answer["body"])["error"] == "BadEndpointResponse"
+
+
+def test_model_failing_with_a_server_error_stays_502(stubbed):
+    handler, stubber = stubbed
+    stubber.add_client_error(
+        "invoke_endpoint", service_error_code="ModelError", service_message="Received server error (500) from primary", http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 500, "OriginalMessage": "worker died"},
+    )
+    answer = handler.lambda_handler(proxy_event(HUGE_BODY), None)
+    assert answer["statusCode"] == 502 and json.loads(answer["body"])["error"] == "ModelError"
