@@ -103,6 +103,7 @@ def start_and_deploy(state_dir: Path, log: Any = None, **config: Any) -> Deploye
     """Start the embedded stack on free ports under `state_dir` and deploy it (used by the fixture and benchmarks)."""
     from deploy.config import StackConfig
     from deploy.embedded import EmbeddedStack
+    from deploy.outputs import write_outputs
     from contract.names import LOCAL_PROFILE
     from deploy.profiles import session_for
     from deploy.stack import Stack
@@ -113,7 +114,7 @@ def start_and_deploy(state_dir: Path, log: Any = None, **config: Any) -> Deploye
         try:
             stack = Stack(session_for(LOCAL_PROFILE), StackConfig(**config), log=log or (lambda line: None))
             outputs = stack.deploy().to_json()
-            (state_dir / "outputs.json").write_text(json.dumps(outputs, indent=2) + "\n")
+            write_outputs(outputs, state_dir / "outputs.json")  # it holds the API key: 0600
         except BaseException:
             embedded.stop()
             raise
