@@ -48,9 +48,12 @@ def ensure_certificate(path: Path) -> Path:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     ) + cert.public_bytes(serialization.Encoding.PEM)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(pem)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the private key is never readable by others
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path
