@@ -52,6 +52,10 @@ class EmbeddedStack:
         self.state_dir = Path(state_dir) if state_dir else names.state_dir()
         self.localstack: Any = None
         self.emulator: Any = None
+        # Under `sagestack up` the emulator stays in the supervisor's process group, so a supervisor
+        # killed hard (or stopped while still starting) takes it and its training workers along;
+        # LocalStack stops itself when its parent dies (SAGESTACK_EXIT_WITH_PARENT).
+        self.in_supervisor = False
 
     @property
     def environment(self) -> dict[str, str]:
@@ -70,6 +74,7 @@ class EmbeddedStack:
             data_dir=self.state_dir / "sagemaker",
             s3_endpoint_url=f"http://{names.LOOPBACK}:{self.localstack_port}",
             env={**os.environ, **self.environment},
+            own_session=not self.in_supervisor,
         )
         errors: list[BaseException] = []
 
@@ -341,6 +346,7 @@ def serve() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stack = EmbeddedStack(state_dir=state_dir)
+    stack.in_supervisor = True
     supervisor = _Supervisor(stack, record_path)
     supervisor.save()
     try:

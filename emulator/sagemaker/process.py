@@ -43,6 +43,7 @@ class EmulatorProcess:
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        own_session: bool = True,
     ):
         self.host = host
         self.port = port or names.sagemaker_port()
@@ -51,6 +52,9 @@ class EmulatorProcess:
         self.extra_args = list(extra_args)
         self.env = env
         self.log_path = log_path or self.data_dir / "emulator.log"
+        # Own session (default): stop()/kill() reach its training workers too. A supervisor that must
+        # take it down with itself even when killed hard keeps it in its own group instead.
+        self.own_session = own_session
         self._child: Supervised | None = None
 
     @property
@@ -83,7 +87,7 @@ class EmulatorProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = names.child_env(self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        self._child = Supervised(self.command(), name="the SageMaker emulator", log_path=self.log_path, env=env, cwd=names.PROJECT_ROOT)
+        self._child = Supervised(self.command(), name="the SageMaker emulator", log_path=self.log_path, env=env, cwd=names.PROJECT_ROOT, new_session=self.own_session)
         self._child.spawn()
         self.wait_healthy(timeout)
         return self
