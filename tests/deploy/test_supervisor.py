@@ -32,11 +32,16 @@ def _record(state: Path) -> dict[str, Any]:
     return json.loads((state / "embedded" / "supervisor.json").read_text())
 
 
-def _predict(outputs: dict[str, Any]) -> tuple[int, Any]:
+def _predict(outputs: dict[str, Any], timeout: float = 120.0) -> tuple[int, Any]:
+    """The answer for the 2018 example row; a 503 (a service still warming up after a restart) is retried."""
     from deploy.client import ApiClient
 
-    answer = ApiClient(outputs["invoke_url"], outputs["api_key"]).predict(ROW)
-    return answer.status, answer.body
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = ApiClient(outputs["invoke_url"], outputs["api_key"]).predict(ROW)
+        if answer.status != 503 or time.monotonic() > deadline:
+            return answer.status, answer.body
+        time.sleep(1.0)
 
 
 def _wait_restarted(state: Path, service: str, old_pid: int, timeout: float = 240.0, restored: bool = False) -> dict[str, Any]:
