@@ -38,6 +38,7 @@ class InvocationProtocol(HttpToolsProtocol):
     _fast = False
     _in_head = True  # between the end of one request's headers and the next request's
     _head_bytes = 0
+    _ended_in_read = False
 
     def _handler(self) -> InvocationHandler | None:
         handler = getattr(self.app, "invocations", None)  # EmulatorApp exposes its InvocationHandler
@@ -46,10 +47,13 @@ class InvocationProtocol(HttpToolsProtocol):
     # --- the head-size limit ------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self._ended_in_read = False
         super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
-            # Counted per read while a head is incomplete; only a pipelined predecessor's tail
-            # in the same read can be counted with it.
+        if self._in_head and not self._ended_in_read and not self.transport.is_closing():
+            # Whole reads that end inside a head are counted. A read in which a message also
+            # ended (its body's tail, perhaps a pipelined request) is not counted at all: the
+            # head part of it is unknown, and undercounting by one read can never refuse a
+            # request under the limit.
             self._head_bytes += len(data)
             if self._head_bytes > limits.MAX_HEAD_BYTES:
                 self.transport.write(limits.head_too_large_response())
@@ -93,6 +97,7 @@ class InvocationProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._in_head = True
         self._head_bytes = 0
+        self._ended_in_read = True
         if not self._fast:
             super().on_message_complete()
             return
