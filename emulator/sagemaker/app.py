@@ -68,7 +68,7 @@ class EmulatorApp:
         self.trainer = TrainingSupervisor(self.backend, config)
         self.backend.trainer = self.trainer
         self.request_log = RequestLog(config.request_log_path)
-        self.auth = Authenticator(config.auth_mode, dict(config.access_keys))
+        self.auth = Authenticator(config.auth_mode, dict(config.access_keys), region=config.region)
         self.control = ControlPlane(self.backend)
         self.invocations = InvocationHandler(self.router, config, self.request_log, self.auth)
         self.api = self._build_api()
@@ -92,6 +92,7 @@ class EmulatorApp:
             return
         self._started = False
         self.trainer.shutdown()
+        self.invocations.close()
         self.backend.close()
         self.request_log.close()
         self.store.close()

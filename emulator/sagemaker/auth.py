@@ -1,19 +1,29 @@
-"""Optional SigV4 checking, so a wrong credential gets AWS's 403 instead of silently working.
+"""Optional SigV4 checking, so a wrong credential gets AWS's error instead of silently working.
 
 Modes (`--auth`): "off" accepts anything (the default, like LocalStack); "access-key"
 requires the Authorization header's access key to be one the emulator knows
-(UnrecognizedClientException otherwise); "signature" also recomputes the AWS Signature
-Version 4 with that key's secret (InvalidSignatureException on mismatch), following the
-algorithm botocore's `SigV4Auth` implements for non-S3 services.
+(UnrecognizedClientException otherwise); "signature" checks what AWS checks, in AWS's
+order: the request time (X-Amz-Date) within 15 minutes of the server's clock, the credential
+scope (date, region, service `sagemaker`, terminator), the access key, then the AWS Signature
+Version 4 recomputed with that key's secret over the request *as received* — the payload hash
+is always computed from the body, so a captured request replayed with another body fails
+(InvalidSignatureException), whatever its `x-amz-content-sha256` header claims. The algorithm
+is the one botocore's `SigV4Auth` implements for non-S3 services; the messages are AWS's
+(the Coral front end's wording, as SDK users report it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
 from urllib.parse import parse_qsl, quote
 
+from contract import names
 from emulator.sagemaker.errors import (
+    AuthError,
     incomplete_signature,
     invalid_signature,
     missing_authentication,
@@ -21,6 +31,9 @@ from emulator.sagemaker.errors import (
 )
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+SIGNING_NAME = "sagemaker"  # botocore's signingName for both sagemaker and sagemaker-runtime
+MAX_SKEW = timedelta(minutes=15)
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
 
 
 def _parse_authorization(value: str) -> dict[str, str]:
@@ -60,10 +73,63 @@ def _sign(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.strftime(_AMZ_DATE)
+
+
+def request_time(amz_date: str, now: datetime) -> datetime:
+    """X-Amz-Date as a UTC time, refused as AWS refuses it when malformed or off by more than 15 minutes."""
+    try:
+        signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise incomplete_signature(
+            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        ) from None
+    if signed_at < now - MAX_SKEW:
+        raise AuthError(
+            f"Signature expired: {amz_date} is now earlier than {_stamp(now - MAX_SKEW)} ({_stamp(now)} - 15 min.)",
+            code="InvalidSignatureException",
+        )
+    if signed_at > now + MAX_SKEW:
+        raise AuthError(
+            f"Signature not yet current: {amz_date} is still later than {_stamp(now + MAX_SKEW)} ({_stamp(now)} + 15 min.)",
+            code="InvalidSignatureException",
+        )
+    return signed_at
+
+
+def scope_problems(credential: list[str], amz_date: str, region: str, service: str) -> str:
+    """AWS's messages for a credential scope that does not fit this endpoint ('' when it fits)."""
+    _, date, scope_region, scope_service, terminator = credential
+    problems = []
+    if scope_region != region:
+        problems.append(f"Credential should be scoped to a valid region, not '{scope_region}'. ")
+    if scope_service != service:
+        problems.append(f"Credential should be scoped to correct service: '{service}'. ")
+    if terminator != "aws4_request":
+        problems.append(f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ")
+    if date != amz_date[:8]:
+        problems.append(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{date}' != '{amz_date[:8]}', from '{amz_date}'."
+        )
+    return "".join(problems).strip()
+
+
 class Authenticator:
-    def __init__(self, mode: str, access_keys: dict[str, str]):
+    def __init__(
+        self,
+        mode: str,
+        access_keys: dict[str, str],
+        region: str = names.DEFAULT_REGION,
+        service: str = SIGNING_NAME,
+        clock: Callable[[], float] = time.time,
+    ):
         self.mode = mode
         self.access_keys = access_keys
+        self.region = region
+        self.service = service
+        self.clock = clock  # injectable so tests can move "now" instead of sleeping
 
     @property
     def enabled(self) -> bool:
@@ -78,19 +144,29 @@ class Authenticator:
             raise missing_authentication()
         parts = _parse_authorization(authorization)
         credential = parts["Credential"].split("/")
-        if len(credential) != 5 or credential[4] != "aws4_request":
-            raise incomplete_signature(f"Credential must be <key>/<date>/<region>/<service>/aws4_request, got {parts['Credential']!r}")
-        access_key = credential[0]
-        secret = self.access_keys.get(access_key)
-        if secret is None:
-            raise unrecognized_client()
+        if len(credential) != 5:
+            raise incomplete_signature(
+                "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+                f"got '{parts['Credential']}'"
+            )
         if self.mode != "signature":
+            if self.access_keys.get(credential[0]) is None:
+                raise unrecognized_client()
             return
         amz_date = (headers.get("x-amz-date") or [""])[0]
         if not amz_date:
             raise incomplete_signature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        request_time(amz_date, datetime.fromtimestamp(self.clock(), timezone.utc))
+        problems = scope_problems(credential, amz_date, self.region, self.service)
+        if problems:
+            raise AuthError(problems, code="InvalidSignatureException")
+        secret = self.access_keys.get(credential[0])
+        if secret is None:
+            raise unrecognized_client()
         signed = parts["SignedHeaders"].split(";")
-        payload_hash = (headers.get("x-amz-content-sha256") or [""])[0] or hashlib.sha256(body).hexdigest()
+        # The body as received decides the hash, never a header the sender chose: a header that
+        # disagrees with the body was signed over another body, and the signature fails below.
+        payload_hash = hashlib.sha256(body).hexdigest()
         canonical_request = "\n".join(
             [
                 method,

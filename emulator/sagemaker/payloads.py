@@ -82,11 +82,48 @@ def response_format(accept: str | None) -> str:
 # --- requests ---------------------------------------------------------------------------------
 
 
+CONVERT_ROWS = 4096  # rows per numpy conversion call (see _to_matrix)
+
+
 def _bad(message: str) -> PayloadError:
     return PayloadError(400, f"Unable to evaluate payload provided: {message}")
 
 
 def parse_csv(body: bytes) -> np.ndarray:
+    """`text/csv` -> rows x features: the one home of CSV parsing for every request.
+
+    A body that is one line of plain numbers (the Lambda's request, the most common one) is
+    read with Python's float() — numpy's parser costs more than the rest of the request —
+    and everything else, including every malformed body, goes to numpy's parser, so the
+    answers and error messages are numpy's. The quick route only ever accepts what numpy
+    accepts, with the same values (tests/sagemaker/test_csv_one_home.py checks a corpus);
+    a fix to CSV parsing belongs here and reaches every request.
+    """
+    row = _plain_row(body)
+    if row is not None:
+        return np.array((row,), dtype=np.float64)
+    return _parse_csv_numpy(body)
+
+
+def _plain_row(body: bytes) -> list[float] | None:
+    """One line of comma-separated plain numbers as floats; None means "numpy decides"."""
+    if len(body) > 4096:
+        return None  # many features or many rows: numpy's loop is the faster one
+    newline = body.find(b"\n")
+    if newline != -1 and body[newline:].strip():
+        return None  # several rows
+    if not body.isascii() or b"_" in body:
+        return None  # forms float() accepts but numpy's reader refuses (1_000, non-ASCII digits/spaces)
+    line = body if newline == -1 else body[:newline]
+    if b"\r" in line[:-1]:
+        return None  # numpy reads a CR inside the line as a line break
+    try:
+        return list(map(float, body.split(b",")))
+    except ValueError:
+        return None
+
+
+def _parse_csv_numpy(body: bytes) -> np.ndarray:
     if not body.strip():
         raise _bad("the CSV payload is empty; send one row of comma-separated features per line")
     try:
@@ -160,7 +197,15 @@ def _to_matrix(rows: list[list[float]]) -> np.ndarray:
         if len(row) != width:
             raise _bad(f"instance {index} has {len(row)} features but instance 1 has {width}")
     try:
-        return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+        if len(rows) <= CONVERT_ROWS:
+            return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+        # In slices: one numpy call over 350k rows would hold the GIL (and so the event loop,
+        # while this runs in the worker pool) for a long time; between slices it is released.
+        matrix = np.empty((len(rows), width), dtype=np.float64)
+        for start in range(0, len(rows), CONVERT_ROWS):
+            piece = rows[start:start + CONVERT_ROWS]
+            matrix[start:start + len(piece)] = np.array(piece, dtype=np.float64).reshape(len(piece), width)
+        return matrix
     except (OverflowError, ValueError) as exc:
         raise _bad(f"a feature is not representable as a float ({exc})") from None
 
@@ -188,11 +233,31 @@ def parse_json(body: bytes, feature_dim: int) -> np.ndarray:
 
 
 def parse_jsonlines(body: bytes, feature_dim: int) -> np.ndarray:
-    rows = []
+    """One instance per line, converted to numpy every CONVERT_ROWS rows: 350k lines held as
+    Python lists would make the garbage collector walk them all (a pause of the whole
+    process, event loop included)."""
+    blocks: list[np.ndarray] = []
+    rows: list[list[float]] = []
+    width = None
     for number, line in enumerate(body.split(b"\n"), start=1):
         if not line.strip():
             continue
         rows.append(_instance_row(_loads(line, "JSON Lines"), f"line {number}", feature_dim))
+        if len(rows) == CONVERT_ROWS:
+            blocks.append(_block(rows, width, CONVERT_ROWS * len(blocks)))
+            width = blocks[-1].shape[1]
+            rows = []
+    if rows or not blocks:
+        blocks.append(_block(rows, width, CONVERT_ROWS * len(blocks)))
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def _block(rows: list[list[float]], width: int | None, before: int) -> np.ndarray:
+    """_to_matrix for rows that follow `before` others of `width` features (messages count from 1)."""
+    if width is not None:
+        for index, row in enumerate(rows, start=before + 1):
+            if len(row) != width:
+                raise _bad(f"instance {index} has {len(row)} features but instance 1 has {width}")
     return _to_matrix(rows)
 
 

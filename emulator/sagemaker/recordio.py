@@ -150,6 +150,22 @@ def _packed_varints(data: bytes) -> list[int]:
     return out
 
 
+_SLICE = 65536  # items per C-level call on client-sized lists (see int_array)
+
+
+def int_array(items: list[int], dtype: type) -> np.ndarray:
+    """`np.array(items, dtype)` in slices: a 6 MB request holds millions of varints, and one
+    C call over all of them would hold the GIL — and the server's event loop — throughout."""
+    if len(items) <= _SLICE:
+        return np.array(items, dtype=dtype)
+    return np.concatenate([np.array(items[start:start + _SLICE], dtype=dtype) for start in range(0, len(items), _SLICE)])
+
+
+def _largest(items: list[int]) -> int:
+    """max(items) in slices, for the same reason as int_array."""
+    return max(max(items[start:start + _SLICE]) for start in range(0, len(items), _SLICE))
+
+
 def _to_int32(value: int) -> int:
     value &= (1 << 64) - 1
     if value >= 1 << 63:
@@ -183,7 +199,7 @@ def _decode_tensor(data: bytes, kind: str) -> Tensor:
                     ints = [_to_int32(value)]
                 else:
                     raise RecordIOError(f"int32 tensor values have wire type {wire}")
-                chunks.append(np.array(ints, dtype=np.float64))
+                chunks.append(int_array(ints, np.float64))
         elif number in (2, 3):
             if wire == 2:
                 items = _packed_varints(value)
@@ -249,20 +265,25 @@ def sparse_row(tensor: Tensor, dim: int, record: int) -> np.ndarray:
     """
     if len(tensor.keys) != len(tensor.values):
         raise RecordIOError(f"record {record} has {len(tensor.keys)} keys but {len(tensor.values)} values")
-    if max(tensor.keys) >= dim:
-        raise RecordIOError(f"record {record} has a key {max(tensor.keys)} outside 0..{dim - 1}")
+    top = _largest(tensor.keys)
+    if top >= dim:
+        raise RecordIOError(f"record {record} has a key {top} outside 0..{dim - 1}")
     row = np.zeros(dim, dtype=np.float64)
-    row[np.array(tensor.keys, dtype=np.int64)] = tensor.values
+    row[int_array(tensor.keys, np.int64)] = tensor.values
     return row
 
 
 def feature_matrix(data: bytes, feature_dim: int) -> np.ndarray:
     """The rows x feature_dim matrix in a RecordIO-protobuf request (dense or sparse `values`)."""
-    records = decode_records(data)
-    if not records:
+    payloads = split_records(data)
+    if not payloads:
         raise RecordIOError("the payload holds no RecordIO records")
-    matrix = np.empty((len(records), feature_dim), dtype=np.float64)
-    for index, record in enumerate(records):
+    matrix = np.empty((len(payloads), feature_dim), dtype=np.float64)
+    # One record decoded at a time and dropped once copied: a 6 MB request can frame 750k
+    # records, and holding them all as objects would make the garbage collector walk them all
+    # (a pause of the whole process, event loop included).
+    for index, payload in enumerate(payloads):
+        record = decode_record(payload)
         tensor = record.features.get("values")
         if tensor is None:
             raise RecordIOError(f"record {index + 1} has no 'values' feature tensor")

@@ -1,94 +1,66 @@
-"""SageMaker Runtime's InvokeEndpoint as a bare ASGI handler: the emulator's hot path.
+"""SageMaker Runtime's InvokeEndpoint: the emulator's hot path, as a pipeline of named steps.
 
 `POST /endpoints/{EndpointName}/invocations` (rest-json, botocore's sagemaker-runtime
-model). No framework routing or pydantic here: headers are read once from the ASGI scope,
-the route is a dict lookup, CSV goes through numpy's C parser and scoring is one matrix
-product. Everything a client can send ends in a response; the errors are SageMaker's:
+model). A reader follows a request by step, each with one home:
 
-- unknown endpoint, or one not InService -> ValidationError 400
-  "Endpoint {name} of account {account} not found."
-- body over 6291456 bytes, bad header values -> ValidationError 400
-- payload the Linear Learner container rejects -> ModelError 424 with OriginalStatusCode,
-  OriginalMessage and LogStreamArn, Message "Received client error (400) from primary ..."
+1. limits   - body size, at the edge, before anything reads the body     `limits.py`
+2. auth     - SigV4 (off / access-key / signature)                        `auth.py`
+3. route    - endpoint name -> the published, immutable route             `serving.Router`
+4. limits   - the constrained request headers (botocore's model)          `limits.py`
+5. variant  - X-Amzn-SageMaker-Target-Variant, or a weighted draw         `serving.EndpointRoute`
+6. parse    - Content-Type/Accept, then the body (CSV's one home)         `payloads.py`
+7. score    - one row in pure Python, or the numpy matrix path           `predict.py`
+8. render   - the Accept type's body                                      `payloads.py`
+9. log      - one deque append; a thread writes the JSON lines            `logs.py`
+
+`InvocationHandler.invoke` runs them synchronously and never raises. Transports:
+`fastpath.InvocationProtocol` calls it inside uvicorn's parser callbacks for small bodies
+(no ASGI cycle); `InvocationHandler.__call__` is the ASGI entry for everything else and runs
+bodies over `limits.INLINE_BODY_BYTES` in a thread pool sized for the machine, so a 6 MB
+request never holds the event loop while one-row requests wait.
+
+Errors are SageMaker's: unknown endpoint or one not InService -> ValidationError 400
+"Endpoint {name} of account {account} not found."; body over 6291456 bytes, bad header
+values -> ValidationError 400; a payload the Linear Learner container rejects -> ModelError
+424 with OriginalStatusCode, OriginalMessage and LogStreamArn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 import os
 import random
-import re
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
-from emulator.sagemaker import payloads
+from emulator.sagemaker import limits, payloads
 from emulator.sagemaker.auth import Authenticator
 from emulator.sagemaker.config import EmulatorConfig
 from emulator.sagemaker.errors import AuthError, ModelError, RuntimeValidationError, ServiceError
 from emulator.sagemaker.logs import RequestLog
-from emulator.sagemaker.serving import Router
-from emulator.sagemaker.shapes import RUNTIME_SERVICE_NAME, compiled_pattern, service_model
-from training.inference import InferenceInputError, score_matrix
+from emulator.sagemaker.predict import predict
+from emulator.sagemaker.serving import EndpointRoute, Router, ServingVariant
+from training.inference import InferenceInputError
 
 log = logging.getLogger("sagestack.sagemaker.runtime")
 
-# Past this we stop buffering and only count, so a huge upload cannot exhaust memory.
-DISCARD_LIMIT = 64 * 1024 * 1024
 PREFIX, SUFFIX = "/endpoints/", "/invocations"
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
-@dataclass(frozen=True)
-class HeaderRule:
-    """A request header's constraints, read from botocore's sagemaker-runtime model."""
-
-    member: str  # AWS's name for it in validation messages (lower camel case)
-    low: int | None
-    high: int | None
-    pattern: str | None
-    compiled: re.Pattern[str] | None
-
-
-def _input_rules() -> tuple[dict[bytes, HeaderRule], HeaderRule, int]:
-    shape = service_model(RUNTIME_SERVICE_NAME).operation_model("InvokeEndpoint").input_shape
-    rules: dict[bytes, HeaderRule] = {}
-    name_rule = None
-    for member_name, member in shape.members.items():
-        meta = member.metadata
-        pattern = meta.get("pattern")
-        rule = HeaderRule(
-            member_name[:1].lower() + member_name[1:],
-            meta.get("min"),
-            meta.get("max"),
-            pattern,
-            compiled_pattern(pattern) if pattern else None,
-        )
-        if member.serialization.get("location") == "header" and member_name not in ("ContentType", "Accept"):
-            rules[member.serialization["name"].lower().encode()] = rule
-        elif member_name == "EndpointName":
-            name_rule = rule
-    assert name_rule is not None
-    return rules, name_rule, shape.members["Body"].metadata["max"]
-
-
-HEADER_RULES, ENDPOINT_NAME_RULE, MAX_BODY_BYTES = _input_rules()  # MAX_BODY_BYTES == 6291456
-
-
-def _violation(rule: HeaderRule, value: str) -> str | None:
-    shown = value if len(value) <= 80 else value[:77] + "..."
-    if rule.high is not None and len(value) > rule.high:
-        return f"Value '{shown}' at '{rule.member}' failed to satisfy constraint: Member must have length less than or equal to {rule.high}"
-    if rule.low is not None and len(value) < rule.low:
-        return f"Value '{shown}' at '{rule.member}' failed to satisfy constraint: Member must have length greater than or equal to {rule.low}"
-    if rule.compiled is not None and rule.compiled.fullmatch(value) is None:
-        return f"Value '{shown}' at '{rule.member}' failed to satisfy constraint: Member must satisfy regular expression pattern: {rule.pattern}"
-    return None
+def worker_count() -> int:
+    """Threads for big requests: one per core (numpy's parser and products release the GIL
+    for part of their work), at least 2 so one big request never queues behind another, at
+    most 8."""
+    return max(2, min(8, os.cpu_count() or 1))
 
 
 class RequestIds:
@@ -103,22 +75,6 @@ class RequestIds:
     def next(self) -> str:
         tail = f"{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
         return f"{self._prefix}{tail[:4]}-{tail[4:]}"
-
-
-def _single_row_csv(body: bytes, dim: int) -> list[float] | None:
-    """The one-row CSV the Lambda sends, parsed without numpy; None means "use the general path"."""
-    newline = body.find(b"\n")
-    if newline != -1 and body[newline:].strip():
-        return None  # several rows: numpy's parser
-    if b"_" in body:
-        return None  # a form Python's float() accepts but the CSV reader must refuse
-    parts = body.split(b",")
-    if len(parts) != dim:
-        return None
-    try:
-        return list(map(float, parts))
-    except ValueError:
-        return None
 
 
 _CONTENT_TYPES = {media: (b"content-type", media.encode()) for media in payloads.RESPONSE_TYPES}
@@ -141,55 +97,57 @@ class InvocationHandler:
         self.request_ids = RequestIds()
         self._request_formats: dict[bytes | None, str] = {}
         self._response_formats: dict[bytes | None, str] = {}
+        self._pool: ThreadPoolExecutor | None = None
 
-    def _log_stream(self, endpoint: str) -> str:
-        return f"arn:{self.config.partition}:logs:{self.config.region}:{self.config.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+    # --- transports -----------------------------------------------------------------------------
 
-    def _model_error(self, endpoint: str, status: int, message: str) -> ModelError:
-        region = self.config.region
-        return ModelError(
-            f'Received client error ({status}) from primary with message "{message}". See '
-            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group="
-            f"/aws/sagemaker/Endpoints/{endpoint} in account {self.config.account_id} for more information.",
-            ErrorCode="CLIENT_ERROR_FROM_MODEL",
-            OriginalStatusCode=status,
-            OriginalMessage=message,
-            LogStreamArn=self._log_stream(endpoint),
-        )
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=worker_count(), thread_name_prefix="invoke")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     @staticmethod
     async def _read_body(receive: Receive) -> tuple[bytes, int]:
-        message = await receive()
-        body = message.get("body", b"")
-        if not message.get("more_body"):
-            return body, len(body)  # the usual case: the whole body arrived in one message
-        chunks, size = [body], len(body)
+        """The body, or (b"", size) as soon as it exceeds the limit: nothing past the limit is
+        buffered, and the server discards the rest once the answer is sent."""
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size <= DISCARD_LIMIT:
-                chunks.append(chunk)
+            if size > limits.MAX_BODY_BYTES:
+                return b"", size
+            chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        return b"".join(chunks), size
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI entry (any ASGI server; uvicorn normally uses `fastpath.InvocationProtocol`)."""
-        body, size = await self._read_body(receive)
-        status, headers, output = self.invoke(
-            scope["method"],
-            scope["path"][len(PREFIX):-len(SUFFIX)],
-            scope["headers"],
-            body,
-            size,
-            scope.get("raw_path") or scope["path"].encode(),
-            scope.get("query_string", b""),
-        )
+        """ASGI entry: the transport for chunked, large or unusual requests."""
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > limits.MAX_BODY_BYTES:
+            body, size = b"", declared  # refused before reading a byte of it
+        else:
+            body, size = await self._read_body(receive)
+        args = (scope["method"], scope["path"][len(PREFIX):-len(SUFFIX)], scope["headers"], body, size,
+                scope.get("raw_path") or scope["path"].encode(), scope.get("query_string", b""))
+        if limits.INLINE_BODY_BYTES < size <= limits.MAX_BODY_BYTES:
+            status, headers, output = await asyncio.get_running_loop().run_in_executor(self.pool, self.invoke, *args)
+        else:
+            status, headers, output = self.invoke(*args)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": output})
+
+    # --- the pipeline ---------------------------------------------------------------------------
 
     def invoke(
         self,
@@ -200,7 +158,7 @@ class InvocationHandler:
         size: int,
         raw_path: bytes,
         query: bytes,
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> Response:
         """One InvokeEndpoint, synchronously: (status, response headers, body). Never raises."""
         started = time.perf_counter()
         request_id = self.request_ids.next()
@@ -209,64 +167,14 @@ class InvocationHandler:
         try:
             if method != "POST":
                 raise RuntimeValidationError(f"InvokeEndpoint requires POST, got {method}.", status=405)
+            limits.check_body_size(size)
             if self._auth_enabled:
                 self._authenticate(method, header_list, raw_path, query, body)
-            route = self.router.get(name)
-            if route is None:
-                problem = _violation(ENDPOINT_NAME_RULE, name)
-                if problem:
-                    raise RuntimeValidationError(f"1 validation error detected: {problem}")
-                raise RuntimeValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
-            checked = HEADER_RULES.keys() & headers.keys()
-            if checked:
-                self._check_headers([(key, headers[key]) for key in sorted(checked)])
-                if b"x-amzn-sagemaker-target-model" in checked:
-                    # Every emulated endpoint is single-model (Linear Learner), as SageMaker words it.
-                    raise RuntimeValidationError(
-                        f"Endpoint {name} is not a multi-model endpoint and does not support target model header."
-                    )
-            if size > MAX_BODY_BYTES:
-                raise RuntimeValidationError(
-                    f"1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have "
-                    f"length less than or equal to {MAX_BODY_BYTES} (the request body is {size} bytes; split it "
-                    "into smaller requests or use batch transform)"
-                )
-            target_variant = headers.get(b"x-amzn-sagemaker-target-variant")
-            if target_variant is not None:
-                variant = route.variant(target_variant.decode("latin-1"))
-                if variant is None:
-                    raise RuntimeValidationError(
-                        f"The variant {target_variant.decode('latin-1')} specified in the X-Amzn-SageMaker-Target-Variant "
-                        f"header is not a production variant of endpoint {name}; use one of: "
-                        f"{', '.join(v.name for v in route.variants)}."
-                    )
-            else:
-                variant = route.single or route.pick(self.rng)
-                if variant is None:
-                    raise RuntimeValidationError(
-                        f"Endpoint {name} has no production variant with a weight above 0; set a weight with "
-                        "UpdateEndpointWeightsAndCapacities or send X-Amzn-SageMaker-Target-Variant."
-                    )
+            route = self._route(name)
+            limits.check_headers(headers)
+            variant = self._choose_variant(route, name, headers)
             variant_name = variant.name
-            content_type = headers.get(b"content-type")
-            accept = headers.get(b"accept")
-            try:
-                media = self._request_formats.get(content_type) or self._request_format(content_type)
-                response_type = self._response_formats.get(accept) or self._response_format(accept)
-                output = None
-                if media == payloads.CSV and response_type == payloads.JSON:
-                    row = _single_row_csv(body, variant.model.feature_dim)
-                    scored = variant.scorer.score(row) if row is not None else None
-                    if scored is not None:
-                        output = payloads.render_one_json(*scored)
-                if output is None:
-                    matrix = payloads.parse_request(media, body, variant.model.feature_dim)
-                    scores, labels = score_matrix(variant.model, matrix)
-                    output = payloads.render(response_type, scores, labels)
-            except payloads.PayloadError as exc:
-                raise self._model_error(name, exc.status, exc.message) from None
-            except InferenceInputError as exc:
-                raise self._model_error(name, 400, str(exc)) from None
+            output, response_type = self._predict(name, variant, headers, body)
             response_headers = [
                 _CONTENT_TYPES[response_type],
                 variant.header,
@@ -293,6 +201,66 @@ class InvocationHandler:
             headers_map.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
         self.auth.check(method, raw_path.decode("latin-1"), query.decode("latin-1"), headers_map, body)
 
+    def _route(self, name: str) -> EndpointRoute:
+        route = self.router.get(name)
+        if route is None:
+            problem = limits.violation(limits.ENDPOINT_NAME_RULE, name)
+            if problem:
+                raise RuntimeValidationError(f"1 validation error detected: {problem}")
+            raise RuntimeValidationError(f"Endpoint {name} of account {self.config.account_id} not found.")
+        return route
+
+    def _choose_variant(self, route: EndpointRoute, name: str, headers: dict[bytes, bytes]) -> ServingVariant:
+        if b"x-amzn-sagemaker-target-model" in headers:
+            # Every emulated endpoint is single-model (Linear Learner), as SageMaker words it.
+            raise RuntimeValidationError(
+                f"Endpoint {name} is not a multi-model endpoint and does not support target model header."
+            )
+        target_variant = headers.get(b"x-amzn-sagemaker-target-variant")
+        if target_variant is not None:
+            variant = route.variant(target_variant.decode("latin-1"))
+            if variant is None:
+                raise RuntimeValidationError(
+                    f"The variant {target_variant.decode('latin-1')} specified in the X-Amzn-SageMaker-Target-Variant "
+                    f"header is not a production variant of endpoint {name}; use one of: "
+                    f"{', '.join(v.name for v in route.variants)}."
+                )
+            return variant
+        variant = route.single or route.pick(self.rng)
+        if variant is None:
+            raise RuntimeValidationError(
+                f"Endpoint {name} has no production variant with a weight above 0; set a weight with "
+                "UpdateEndpointWeightsAndCapacities or send X-Amzn-SageMaker-Target-Variant."
+            )
+        return variant
+
+    def _predict(self, name: str, variant: ServingVariant, headers: dict[bytes, bytes], body: bytes) -> tuple[bytes, str]:
+        """Parse, score and render (`predict.py`); the container's rejections become ModelError."""
+        content_type = headers.get(b"content-type")
+        accept = headers.get(b"accept")
+        try:
+            media = self._request_formats.get(content_type) or self._request_format(content_type)
+            response_type = self._response_formats.get(accept) or self._response_format(accept)
+            return predict(variant, media, response_type, body), response_type
+        except payloads.PayloadError as exc:
+            raise self._model_error(name, exc.status, exc.message) from None
+        except InferenceInputError as exc:
+            raise self._model_error(name, 400, str(exc)) from None
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _model_error(self, endpoint: str, status: int, message: str) -> ModelError:
+        region = self.config.region
+        return ModelError(
+            f'Received client error ({status}) from primary with message "{message}". See '
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group="
+            f"/aws/sagemaker/Endpoints/{endpoint} in account {self.config.account_id} for more information.",
+            ErrorCode="CLIENT_ERROR_FROM_MODEL",
+            OriginalStatusCode=status,
+            OriginalMessage=message,
+            LogStreamArn=f"arn:{self.config.partition}:logs:{region}:{self.config.account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}",
+        )
+
     def _request_format(self, content_type: bytes | None) -> str:
         media = payloads.request_format(content_type.decode("latin-1") if content_type is not None else None)
         return self._remember(self._request_formats, content_type, media)
@@ -308,18 +276,7 @@ class InvocationHandler:
         return value
 
     @staticmethod
-    def _check_headers(checks: list[tuple[bytes, bytes]]) -> None:
-        problems = []
-        for key, raw in checks:
-            problem = _violation(HEADER_RULES[key], raw.decode("latin-1"))
-            if problem:
-                problems.append(problem)
-        if problems:
-            noun = "error" if len(problems) == 1 else "errors"
-            raise RuntimeValidationError(f"{len(problems)} validation {noun} detected: " + "; ".join(problems))
-
-    @staticmethod
-    def _error_response(error: ServiceError, request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def _error_response(error: ServiceError, request_id: str) -> Response:
         body = {"message": error.message, **error.fields}
         if isinstance(error, AuthError):
             body = {"__type": error.code, "message": error.message}
@@ -331,3 +288,13 @@ class InvocationHandler:
             (b"content-length", b"%d" % len(data)),
         ]
         return error.status, headers, data
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for key, value in headers:
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

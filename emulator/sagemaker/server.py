@@ -8,6 +8,7 @@ bound here first so "port in use" is a one-line error instead of a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -117,6 +118,11 @@ def serve(config: EmulatorConfig, log_level: str = "warning") -> int:
         return 1
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
+    # What exists now (modules, botocore's service models, the app) lives for the whole run:
+    # moved out of the collector's sight, a full collection walks only what requests made, so
+    # it cannot pause the event loop for long while a big request is parsed in a worker.
+    gc.collect()
+    gc.freeze()
     server = uvicorn.Server(
         uvicorn.Config(
             app,

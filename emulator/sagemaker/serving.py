@@ -19,7 +19,8 @@ from training.artifact import LinearModel
 
 @dataclass(frozen=True)
 class RowScorer:
-    """Pure-Python scoring of one row: the single-row CSV fast path (no numpy call overhead).
+    """Pure-Python scoring of one row, for one-row JSON answers in `predict.py` (no numpy call
+    overhead; parsing is not its business — every body goes through `payloads.parse_request`).
 
     Same arithmetic as `training.inference.score_matrix` (folded weights, 0.5 * (1 + tanh(z/2))
     for logistic scores, `score > threshold` for the label); the tests check both agree. It

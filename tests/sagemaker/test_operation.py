@@ -109,10 +109,31 @@ def test_credential_check_gives_aws_403s(tmp_path, localstack, mode):
                 _client(proc.url, "sagemaker-runtime", "AKIDSAGESTACK", "s3cr3t").invoke_endpoint(
                     EndpointName="any", Body=b"1", ContentType="text/csv")
             assert info.value.response["Error"]["Code"] == "ValidationError"
+            _replayed_delete_model_is_refused(proc.url)
         else:
             assert wrong_secret.list_models()["Models"] == []
     finally:
         proc.stop()
+
+
+def _replayed_delete_model_is_refused(url: str) -> None:
+    """A captured, correctly signed DeleteModel sent again with another model's name in the body."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    captured = AWSRequest(method="POST", url=url + "/", data=b'{"ModelName": "mine"}',
+                          headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "SageMaker.DeleteModel"})
+    SigV4Auth(Credentials("AKIDSAGESTACK", "s3cr3t"), "sagemaker", "us-east-1").add_auth(captured)
+    replay = urllib.request.Request(url + "/", data=b'{"ModelName": "theirs"}', method="POST",
+                                    headers=dict(captured.headers.items()))
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(replay, timeout=30)
+    assert info.value.code == 403
+    assert json.loads(info.value.read())["__type"] == "InvalidSignatureException"
 
 
 def test_request_log_lines_are_json_and_the_file_rotates(tmp_path):
