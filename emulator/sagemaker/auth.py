@@ -77,6 +77,11 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime(_AMZ_DATE)
 
 
+# AWS's JSON-protocol services answer a skewed clock with 400, not 403 (reports of real answers from
+# DynamoDB, Kinesis, ECR and Rekognition: `InvalidSignatureException ... statusCode: 400`).
+SKEW_STATUS = 400
+
+
 def request_time(amz_date: str, now: datetime) -> datetime:
     """X-Amz-Date as a UTC time, refused as AWS refuses it when malformed or off by more than 15 minutes."""
     try:
@@ -89,11 +94,13 @@ def request_time(amz_date: str, now: datetime) -> datetime:
         raise AuthError(
             f"Signature expired: {amz_date} is now earlier than {_stamp(now - MAX_SKEW)} ({_stamp(now)} - 15 min.)",
             code="InvalidSignatureException",
+            status=SKEW_STATUS,
         )
     if signed_at > now + MAX_SKEW:
         raise AuthError(
             f"Signature not yet current: {amz_date} is still later than {_stamp(now + MAX_SKEW)} ({_stamp(now)} + 15 min.)",
             code="InvalidSignatureException",
+            status=SKEW_STATUS,
         )
     return signed_at
 
