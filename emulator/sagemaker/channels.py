@@ -12,7 +12,8 @@ SageMaker's `S3DataSource` (botocore's service model, "S3DataSource"):
 `S3DataDistributionType` `ShardedByS3Key` gives each instance a share of the objects; the emulator
 runs one process standing for all instances of the job, so it trains on every object, as the
 instances together do with `FullyReplicated`. `TrainingInputMode` `Pipe` streams the same objects
-through a FIFO on AWS; the emulator downloads them as File mode does, so both modes read the same data.
+through a FIFO on AWS (`FastFile` mounts them); the emulator downloads them as File mode does, so every
+mode reads the same data.
 
 At the call, AWS refuses a File-mode `S3Prefix` channel with no objects under it (or no such bucket)
 with a ValidationException naming the URL, the region and the role: so does `validate_input`.
@@ -80,7 +81,7 @@ def validate_input(params: dict[str, Any], client: Any, region: str) -> str | No
             return f"AttributeNames must be specified for channel '{source.name}' with S3DataType AugmentedManifestFile."
         if source.data_type != "AugmentedManifestFile" and source.attribute_names:
             return f"AttributeNames can only be specified for channel '{source.name}' with S3DataType AugmentedManifestFile."
-        if source.data_type != "S3Prefix" or source.input_mode != "File":
+        if source.data_type != "S3Prefix" or source.input_mode not in ("File", "FastFile"):
             continue
         try:
             found = s3.has_objects(client, s3.parse_s3_uri(source.uri))

@@ -29,6 +29,7 @@ def _model(s3, url: str):
     return load_model_tar(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+@pytest.mark.timeout(1800)  # includes building the SDK's venv the first time (pip: minutes)
 def test_linear_learner_with_the_sdk_v2(sdk_v2_python, sagemaker_emulator, localstack, sagemaker_clients,
                                         sagemaker_artifact_bucket, training_channels, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
