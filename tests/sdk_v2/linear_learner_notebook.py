@@ -6,7 +6,7 @@ embedded stack. Two things no endpoint variable can redirect are given explicitl
 off AWS: the execution role ARN (get_execution_role() asks STS/IAM at a fixed public URL) and the
 default bucket (Session.default_bucket() would ask STS for the account at a fixed public URL).
 
-usage: linear_learner_notebook.py TRAIN.csv ROLE_ARN BUCKET  -> prints one JSON document of results
+usage: linear_learner_notebook.py TRAIN.csv ROLE_ARN BUCKET RESULTS.json
 """
 
 from __future__ import annotations
@@ -74,4 +74,5 @@ def main(train_csv: str, role: str, bucket: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:4])))
+    with open(sys.argv[4], "w") as out:  # a file: the SDK logs to stdout
+        json.dump(main(*sys.argv[1:4]), out)
