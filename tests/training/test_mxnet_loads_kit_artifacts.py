@@ -1,7 +1,8 @@
 """What the kit writes is loaded by Apache MXNet itself and scores like the emulator.
 
-Needs an MXNet 1.9.1 interpreter (Python 3.10: `pip install mxnet==1.9.1 "numpy<1.24"`, or
-`make mxnet-venv`); point SAGESTACK_MXNET_PYTHON at it. Without it the test is skipped.
+Needs an MXNet 1.9.1 interpreter (Python 3.10: `pip install mxnet==1.9.1 "numpy<1.24"`): the one
+`make mxnet-venv` builds under the shared venvs dir is found by itself, or point SAGESTACK_MXNET_PYTHON
+at another. Without one the tests are skipped with a one-line reason.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deploy import names
 from training.artifact import LinearModel, load_model_tar, save_model_tar
 from training.inference import predict
 
-MXNET_PYTHON = os.environ.get("SAGESTACK_MXNET_PYTHON", "")
+MXNET_PYTHON = os.environ.get("SAGESTACK_MXNET_PYTHON") or str(names.venvs_dir() / "mxnet-1.9.1" / "bin" / "python")
 SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "mxnet" / "score_with_mxnet.py"
 pytestmark = pytest.mark.skipif(
     not (MXNET_PYTHON and Path(MXNET_PYTHON).exists()),
-    reason="set SAGESTACK_MXNET_PYTHON to an interpreter with mxnet==1.9.1 (make mxnet-venv) to run MXNet itself",
+    reason="no MXNet 1.9.1 interpreter: run `make mxnet-venv` (or set SAGESTACK_MXNET_PYTHON) to load the artifacts with MXNet",
 )
 
 
