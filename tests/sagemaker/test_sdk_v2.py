@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from deploy import names
+from contract import names
 from tests.fixtures.sagemaker import ROLE_ARN
 from training.artifact import load_model_tar
 from training.inference import predict

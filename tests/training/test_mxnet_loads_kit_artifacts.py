@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deploy import names
+from contract import names
 from training.artifact import LinearModel, load_model_tar, save_model_tar
 from training.inference import predict
 
