@@ -1,9 +1,15 @@
-"""The model artifact: a `model.tar.gz` holding one JSON document, and its safe loader.
+"""The model artifact: `model.tar.gz` in AWS Linear Learner's own layout, and its safe loader.
 
 SageMaker hands a training job's `model.tar.gz` to hosting unchanged, so this file is the
 contract between the trainer (`training.job`) and whatever serves it (the SageMaker
-emulator, tests, `sagestack train`). It is JSON, never pickle: a model downloaded from S3
-is untrusted input and must not be able to run code when loaded.
+emulator, tests, `sagestack train`). What the kit writes is what AWS writes: one member
+`model_algo-1` (an MXNet module zip, see `training.aws_artifact`) with normalisation folded
+into the float32 weights, so AWS tooling and MXNet load it. The kit's own metadata (feature
+names, metrics, hyperparameters, versions, the unfolded normalisation and a content hash) rides
+in a second member, `sagestack-model.json`, that AWS's layout does not know and readers that
+unpack `model_algo-1` never look at. The loader serves artifacts AWS wrote (no metadata) and the
+kit's earlier single-document JSON format (`model.json`). Nothing here is ever unpickled: a
+model downloaded from S3 is untrusted input and must not be able to run code when loaded.
 
 The loader treats the archive as hostile: it bounds the compressed and uncompressed sizes
 before tarfile parses anything, refuses absolute paths, `..`, links and device nodes, and
@@ -28,10 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from training.aws_artifact import ALGO_MEMBER, AwsArtifactError, AwsLinearModel, read_model_algo, write_model_algo
 from training.hyperparameters import BINARY_LOSSES, REGRESSION_LOSSES, SUPPORTED_PREDICTOR_TYPES
 
-MODEL_MEMBER = "model.json"
+MODEL_MEMBER = "model.json"  # the kit's earlier format: one JSON document (still loaded)
+METADATA_MEMBER = "sagestack-model.json"  # beside model_algo-1: the kit's metadata, ignored by AWS's layout
 ARTIFACT_FORMAT = "sagestack-linear-learner"
+METADATA_FORMAT = "sagestack-linear-learner-metadata"
 FORMAT_VERSION = 1
 # What a model may be: the predictor types and concrete losses the trainer accepts ("auto"
 # resolves to a concrete loss before a model is saved), taken from the trainer's own lists so
@@ -121,7 +130,8 @@ class LinearModel:
             raise ArtifactError(f"model feature_dim {dim} is outside 1..{MAX_FEATURE_DIM}")
         object.__setattr__(self, "feature_dim", dim)
         names = tuple(self.feature_names)
-        if len(names) != dim or not all(isinstance(n, str) for n in names):
+        # An empty tuple means "unnamed" (an artifact AWS wrote carries no feature names).
+        if (names and len(names) != dim) or not all(isinstance(n, str) for n in names):
             raise ArtifactError(
                 f"model has {len(names)} feature names but feature_dim is {dim}; the artifact is inconsistent"
             )
@@ -260,19 +270,126 @@ def content_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
+def _metrics_params(model: LinearModel) -> dict[str, Any]:
+    """additional-params.json's metrics_params from the hyperparameters the model was trained with."""
+    values: dict[str, Any] = {"positive_example_weight_mult": 1.0, "accuracy_top_k": 3}
+    for name in ("huber_delta", "quantile", "loss_insensitivity", "f_beta", "margin", "positive_example_weight_mult"):
+        raw = model.hyperparameters.get(name)
+        try:
+            number = float(raw) if raw is not None else None
+        except (TypeError, ValueError):
+            number = None
+        if number is not None and math.isfinite(number):
+            values[name] = number
+    return values
+
+
+def to_aws(model: LinearModel) -> AwsLinearModel:
+    """The model as Linear Learner stores it: normalisation folded in, float32, AWS's threshold default."""
+    return AwsLinearModel(
+        predictor_type=model.predictor_type,
+        loss_type=model.loss,
+        threshold=model.threshold if model.threshold is not None else 0.5,
+        weights=model.effective_weights.astype(np.float32),
+        bias=float(np.float32(model.effective_bias)),
+        metrics_params=_metrics_params(model),
+    )
+
+
+def from_aws(aws: AwsLinearModel, metadata: Mapping[str, Any] | None = None) -> LinearModel:
+    """A servable model from `model_algo-1` (plus the kit's metadata member when present)."""
+    meta = dict(metadata or {})
+    dim = aws.feature_dim
+    return LinearModel(
+        predictor_type=aws.predictor_type,
+        feature_dim=dim,
+        feature_names=tuple(meta.get("feature_names") or ()),
+        weights=aws.weights.astype(np.float64),
+        bias=aws.bias,
+        feature_shift=np.zeros(dim),
+        feature_scale=np.ones(dim),
+        loss=aws.loss_type,
+        threshold=aws.threshold if aws.predictor_type == "binary_classifier" else None,
+        metrics=meta.get("metrics") or {},
+        hyperparameters=meta.get("hyperparameters") or {},
+        training=meta.get("training") or {},
+        versions=meta.get("versions") or {},
+    )
+
+
+def as_stored(model: LinearModel) -> LinearModel:
+    """The model exactly as it will be served once saved (folded, float32), metadata kept.
+
+    Training reports its final metrics on this form, so they describe what an endpoint answers.
+    """
+    meta = {"feature_names": list(model.feature_names), "metrics": model.metrics,
+            "hyperparameters": model.hyperparameters, "training": model.training, "versions": model.versions}
+    return from_aws(to_aws(model), meta)
+
+
+def metadata_document(model: LinearModel, algo_sha256: str) -> dict[str, Any]:
+    """The kit's metadata member: what AWS's layout has no place for, tied to model_algo-1 by its hash."""
+    payload = {
+        "format": METADATA_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_algo_sha256": algo_sha256,
+        "predictor_type": model.predictor_type,
+        "loss": model.loss,
+        "feature_dim": model.feature_dim,
+        "feature_names": list(model.feature_names),
+        "normalization_folded_into_weights": {
+            "feature_shift": model.feature_shift.tolist(),
+            "feature_scale": model.feature_scale.tolist(),
+            "label_shift": model.label_shift,
+            "label_scale": model.label_scale,
+        },
+        "metrics": dict(model.metrics),
+        "hyperparameters": dict(model.hyperparameters),
+        "training": dict(model.training),
+        "versions": dict(model.versions),
+    }
+    payload["content_sha256"] = content_hash(payload)
+    return payload
+
+
+def _check_metadata(document: Any, algo: bytes, label: str) -> dict[str, Any]:
+    if not isinstance(document, dict) or document.get("format") != METADATA_FORMAT:
+        raise ArtifactError(f"{METADATA_MEMBER} in {label} is not sagestack metadata; remove it or retrain the model")
+    body = {key: value for key, value in document.items() if key != "content_sha256"}
+    if document.get("content_sha256") != content_hash(body):
+        raise ArtifactError(f"{METADATA_MEMBER} in {label} does not match its content hash; the artifact was modified")
+    if document.get("model_algo_sha256") != hashlib.sha256(algo).hexdigest():
+        raise ArtifactError(
+            f"{METADATA_MEMBER} in {label} describes another {ALGO_MEMBER}: the model was replaced or modified; "
+            f"delete {METADATA_MEMBER} to serve {ALGO_MEMBER} as it is, or retrain"
+        )
+    for key in ("metrics", "hyperparameters", "training", "versions"):
+        if not isinstance(document.get(key, {}), dict):
+            raise ArtifactError(f"{METADATA_MEMBER} in {label}: {key!r} must be an object")
+    names = document.get("feature_names", [])
+    if not isinstance(names, list):
+        raise ArtifactError(f"{METADATA_MEMBER} in {label}: 'feature_names' must be a list")
+    return document
+
+
+def _tar_member(tar: tarfile.TarFile, name: str, body: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(body)
+    info.mode = 0o644
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    tar.addfile(info, io.BytesIO(body))
+
+
 def model_to_bytes(model: LinearModel) -> bytes:
-    """The gzip'd tar archive, byte-for-byte deterministic for a given model (fixed mtimes, owners)."""
-    document = model.to_document()
-    body = json.dumps(document, sort_keys=True, indent=1, allow_nan=False).encode() + b"\n"
+    """The gzip'd tar archive in AWS's layout, byte-for-byte deterministic for a given model."""
+    algo = write_model_algo(to_aws(model))
+    metadata = metadata_document(model, hashlib.sha256(algo).hexdigest())
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo(MODEL_MEMBER)
-        info.size = len(body)
-        info.mode = 0o644
-        info.mtime = 0
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        tar.addfile(info, io.BytesIO(body))
+        _tar_member(tar, ALGO_MEMBER, algo)
+        _tar_member(tar, METADATA_MEMBER, json.dumps(metadata, sort_keys=True, indent=1, allow_nan=False).encode() + b"\n")
     compressed = io.BytesIO()
     with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0, compresslevel=9) as gz:
         gz.write(raw.getvalue())
@@ -355,10 +472,15 @@ def _check_member(member: tarfile.TarInfo, label: str) -> None:
 
 
 def load_model_tar(source: Path | bytes) -> LinearModel:
-    """Load a model from a `model.tar.gz` path or its bytes, refusing anything unsafe or inconsistent."""
+    """Load a model from a `model.tar.gz` path or its bytes, refusing anything unsafe or inconsistent.
+
+    Reads AWS's layout (`model_algo-1`, with the kit's metadata member when present) and the
+    kit's earlier single-document layout (`model.json`).
+    """
     data, label = _read_source(source)
     raw = _decompress_bounded(data, label)
-    model_bytes: bytes | None = None
+    wanted = (MODEL_MEMBER, ALGO_MEMBER, METADATA_MEMBER)
+    found: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             count = 0
@@ -367,25 +489,47 @@ def load_model_tar(source: Path | bytes) -> LinearModel:
                 if count > MAX_MEMBERS:
                     raise ArtifactError(f"{label} has more than {MAX_MEMBERS} members; refusing to load it")
                 _check_member(member, label)
-                if member.isfile() and PurePosixPath(member.name) == PurePosixPath(MODEL_MEMBER):
-                    if model_bytes is not None:
-                        raise ArtifactError(f"{label} holds {MODEL_MEMBER} twice; refusing an ambiguous archive")
+                name = str(PurePosixPath(member.name))
+                if member.isfile() and name in wanted:
+                    if name in found:
+                        raise ArtifactError(f"{label} holds {name} twice; refusing an ambiguous archive")
                     handle = tar.extractfile(member)
                     if handle is None:  # pragma: no cover - isfile() members always have data
                         raise ArtifactError(f"{label} member {member.name!r} has no data")
-                    model_bytes = handle.read(MAX_MEMBER_BYTES + 1)
+                    found[name] = handle.read(MAX_MEMBER_BYTES + 1)
     except tarfile.TarError as exc:
         raise ArtifactError(f"{label} is not a valid tar archive ({exc}); expected a model.tar.gz") from None
-    if model_bytes is None:
+    if ALGO_MEMBER in found:
+        return _load_aws(found, label)
+    if MODEL_MEMBER not in found:
         raise ArtifactError(
-            f"{label} contains no {MODEL_MEMBER}: it is not a sagestack model (a model trained by AWS's "
-            "Linear Learner container uses MXNet's format and is served by AWS, not by the emulator)"
+            f"{label} contains neither {ALGO_MEMBER} (a Linear Learner model as AWS writes it) nor {MODEL_MEMBER} "
+            "(sagestack's earlier format): it is not a Linear Learner model.tar.gz"
         )
     try:
-        document = json.loads(model_bytes.decode("utf-8"), parse_constant=_reject_constant)
+        document = json.loads(found[MODEL_MEMBER].decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ArtifactError(f"{MODEL_MEMBER} in {label} is not valid JSON ({exc})") from None
     return LinearModel.from_document(document)
+
+
+def _load_aws(found: Mapping[str, bytes], label: str) -> LinearModel:
+    algo = found[ALGO_MEMBER]
+    try:
+        aws = read_model_algo(algo, f"{label}/{ALGO_MEMBER}")
+    except AwsArtifactError as exc:
+        raise ArtifactError(str(exc)) from None
+    metadata = None
+    if METADATA_MEMBER in found:
+        try:
+            document = json.loads(found[METADATA_MEMBER].decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+            raise ArtifactError(f"{METADATA_MEMBER} in {label} is not valid JSON ({exc})") from None
+        metadata = _check_metadata(document, algo, label)
+    try:
+        return from_aws(aws, metadata)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{label}/{ALGO_MEMBER}: {exc}") from None
 
 
 def _reject_constant(name: str) -> float:

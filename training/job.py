@@ -22,7 +22,7 @@ import numpy as np
 
 from contract.dataset import CHANNELS
 
-from training.artifact import ArtifactError, LinearModel, save_model_tar
+from training.artifact import ArtifactError, LinearModel, as_stored, save_model_tar
 from training.data import DEFAULT_SEED, ChannelFormatError, read_channel_csv
 from training.hyperparameters import HyperparameterError, LinearLearnerConfig, parse_hyperparameters
 from training.inference import score_matrix
@@ -190,8 +190,9 @@ def run_training_job(
         ) from None
 
     final_metrics: dict[str, float] = {}
+    served = as_stored(fit.model)  # float32 with normalisation folded in: what the endpoint will answer with
     for channel, (X, y) in data.items():
-        channel_metrics = evaluate_channel(fit.model, X, y, config)
+        channel_metrics = evaluate_channel(served, X, y, config)
         if channel == "train":
             channel_metrics = {"objective_loss": channel_metrics["objective_loss"]}
         for name, value in channel_metrics.items():

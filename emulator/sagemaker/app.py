@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from contract import names
 from emulator.sagemaker import s3
 from emulator.sagemaker.artifacts import ArtifactStore
+from emulator.sagemaker.channels import validate_input
 from emulator.sagemaker.auth import Authenticator
 from emulator.sagemaker.backend import SageMakerBackend
 from emulator.sagemaker.config import EmulatorConfig
@@ -63,8 +64,10 @@ class EmulatorApp:
         self.started_at = time.time()
         self.router = Router()
         self.store = StateStore(config.data_dir / "state.db")
-        self.artifacts = ArtifactStore(config.data_dir / "artifacts", LazyS3Client(config))
+        s3_client = LazyS3Client(config)
+        self.artifacts = ArtifactStore(config.data_dir / "artifacts", s3_client)
         self.backend = SageMakerBackend(config, self.store, self.router, self.artifacts)
+        self.backend.channel_check = lambda params: validate_input(params, s3_client(), config.region)
         self.trainer = TrainingSupervisor(self.backend, config)
         self.backend.trainer = self.trainer
         self.request_log = RequestLog(config.request_log_path)

@@ -29,14 +29,18 @@ from typing import Any, Callable
 from emulator.sagemaker.artifacts import ArtifactFetchError, ArtifactStore
 from emulator.sagemaker.config import EmulatorConfig
 from emulator.sagemaker.errors import ResourceInUse, ResourceLimitExceeded, ValidationException
-from emulator.sagemaker.images import is_linear_learner_image, unsupported_image_reason
+from emulator.sagemaker.images import is_linear_learner_image, resolved_image, unsupported_image_reason
 from emulator.sagemaker.serving import EndpointRoute, Router, ServingVariant
-from emulator.sagemaker.shapes import parse_timestamp
+from emulator.sagemaker.shapes import documented_default, parse_timestamp
 from emulator.sagemaker.store import StateStore
 
 log = logging.getLogger("sagestack.sagemaker")
 
 TRAINING_JOB, MODEL, ENDPOINT_CONFIG, ENDPOINT, TAGS = "training-job", "model", "endpoint-config", "endpoint", "tags"
+# ProductionVariantServerlessConfig.MemorySizeInMB: "Valid values are in 1 GB increments" (service model docs).
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+MIN_FAILING_SECONDS = 1.0
+LIST_OPERATIONS = {MODEL: "ListModels", ENDPOINT_CONFIG: "ListEndpointConfigs", ENDPOINT: "ListEndpoints", TRAINING_JOB: "ListTrainingJobs"}
 
 IN_PROGRESS_ENDPOINT = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 DEFAULT_MAX_RESULTS = 10
@@ -69,6 +73,7 @@ class SageMakerBackend:
         self.store = store
         self.router = router
         self.artifacts = artifacts
+        self.channel_check: Callable[[dict[str, Any]], str | None] | None = None
         # SageMaker keeps times to the millisecond (what the wire carries), so a time read back from
         # a Describe* answer and passed to CreationTimeAfter/Before compares the way it does on AWS.
         self.clock = lambda: round(clock(), 3)
@@ -278,6 +283,12 @@ class SageMakerBackend:
                 raise ValidationException(
                     f"Production variant {variant_name} needs InstanceType and InitialInstanceCount, or a ServerlessConfig."
                 )
+            memory = (serverless or {}).get("MemorySizeInMB")
+            if memory is not None and memory not in SERVERLESS_MEMORY_SIZES:
+                raise ValidationException(
+                    f"Value '{memory}' at 'MemorySizeInMB' failed to satisfy constraint: Member must satisfy enum value "
+                    f"set: {list(SERVERLESS_MEMORY_SIZES)}"
+                )
             if serverless and variant.get("InstanceType"):
                 raise ValidationException(
                     f"Production variant {variant_name} cannot have both InstanceType and ServerlessConfig."
@@ -452,6 +463,8 @@ class SageMakerBackend:
         name = params["EndpointName"]
         with self.lock:
             endpoint = self._get(ENDPOINT, name)
+            if endpoint["EndpointStatus"] == "Failed":
+                raise ValidationException(f'Cannot update failed endpoint "{endpoint["EndpointArn"]}".')
             if endpoint["EndpointStatus"] != "InService":
                 raise ValidationException(f'Cannot update in-progress endpoint "{endpoint["EndpointArn"]}".')
             specs = [dict(s) for s in endpoint.get("_variants", [])]
@@ -560,7 +573,7 @@ class SageMakerBackend:
                 "DesiredWeight": spec["InitialVariantWeight"],
             }
             if image:
-                summary["DeployedImages"] = [{"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now}]
+                summary["DeployedImages"] = [{"SpecifiedImage": image, "ResolvedImage": resolved_image(image), "ResolutionTime": now}]
             if spec.get("ServerlessConfig"):
                 summary["CurrentServerlessConfig"] = spec["ServerlessConfig"]
                 summary["DesiredServerlessConfig"] = spec["ServerlessConfig"]
@@ -586,7 +599,9 @@ class SageMakerBackend:
         except Exception as exc:  # never leave an endpoint stuck in Creating
             log.exception("loading models for endpoint %s failed", name)
             failure = f"Failed to load the model for the endpoint: {type(exc).__name__}: {exc}"
-        if not self._pause(self.config.transition_delay - (time.monotonic() - started)):
+        # A deployment that fails (an image that cannot run, a bad artifact) is Creating for a while on AWS too.
+        delay = max(self.config.transition_delay, MIN_FAILING_SECONDS if failure is not None else 0.0)
+        if not self._pause(delay - (time.monotonic() - started)):
             return  # Creating/Updating is persisted: recover() resumes it at the next start
         with self.lock:
             endpoint = self.records[ENDPOINT].get(name)
@@ -664,6 +679,10 @@ class SageMakerBackend:
                 "AlgorithmSpecification with a TrainingImage is required; for Linear Learner use "
                 "'<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:1'."
             )
+        # Channel problems AWS refuses at the call (e.g. an empty S3 prefix in File mode): emulator.sagemaker.channels.
+        problem = self.channel_check(params) if self.channel_check is not None else None
+        if problem:
+            raise ValidationException(problem)
         resources = params.get("ResourceConfig") or {}
         with self.lock:
             if self._taken_locked(TRAINING_JOB, name):
@@ -724,7 +743,10 @@ class SageMakerBackend:
         if status and params.get("MaxResults"):
             # Documented quirk: with both set, SageMaker takes MaxResults jobs ignoring StatusEquals,
             # then filters that page by status (NextToken continues over all jobs).
-            items = self._list(TRAINING_JOB, "TrainingJobName", {**params, "StatusEquals": None}, status_key="TrainingJobStatus")
+            # The note documents this selection "from the most current to the oldest".
+            order = params.get("SortOrder") or "Descending"
+            items = self._list(TRAINING_JOB, "TrainingJobName", {**params, "StatusEquals": None, "SortOrder": order},
+                               status_key="TrainingJobStatus")
             page, token = _paginate(items, params.get("NextToken"), params["MaxResults"])
             page = [r for r in page if r.get("TrainingJobStatus") == status]
         else:
@@ -836,7 +858,8 @@ class SageMakerBackend:
                     items = [r for r in items if key in r and ((r[key] > bound) if after else (r[key] < bound))]
         sort_by = params.get("SortBy") or "CreationTime"
         sort_key = {"Name": name_key, "CreationTime": "CreationTime", "Status": status_key or name_key}[sort_by]
-        items.sort(key=lambda r: (r.get(sort_key) or "", r[name_key]), reverse=(params.get("SortOrder") or "Descending") == "Descending")
+        order = params.get("SortOrder") or documented_default(LIST_OPERATIONS[kind], "SortOrder") or "Descending"
+        items.sort(key=lambda r: (r.get(sort_key) or "", r[name_key]), reverse=order == "Descending")
         return items
 
 

@@ -7,6 +7,7 @@ partitions); the emulator accepts that repository in any region, with any tag or
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 LINEAR_LEARNER_REPOSITORY = "linear-learner"
@@ -31,3 +32,15 @@ def is_linear_learner_image(image: str | None) -> bool:
 def unsupported_image_reason(image: str | None) -> str:
     shown = image if image else "(none)"
     return f"AlgorithmError: image {shown!r} is not supported: {SUPPORTED_IMAGES_HINT}"
+
+
+def resolved_image(image: str) -> str:
+    """DescribeEndpoint's ResolvedImage: the repository pinned by digest (`repo@sha256:<64 hex>`), as AWS reports it.
+
+    AWS resolves a tag to the registry's manifest digest at deployment; the emulator has no registry, so the
+    digest is the SHA-256 of the specified image URI: stable for a given image, different for another tag.
+    """
+    if "@sha256:" in image:
+        return image
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"

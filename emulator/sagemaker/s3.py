@@ -112,6 +112,32 @@ def download_prefix(client: Any, location: S3Location, target: Path) -> list[Pat
     return written
 
 
+def download_key(client: Any, location: S3Location, local: Path) -> Path:
+    """Download one object (a manifest's entry) to `local`."""
+    try:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(location.bucket, location.key, str(local))
+    except (ClientError, BotoCoreError) as exc:
+        raise S3AccessError(f"could not download {location.uri} ({_describe(exc)})") from None
+    return local
+
+
+def has_objects(client: Any, location: S3Location) -> bool:
+    """Whether any object (other than a "folder" placeholder) lies under the prefix; False if the bucket is missing."""
+    try:
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
+            if any(not item["Key"].endswith("/") for item in page.get("Contents", [])):
+                return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchBucket", "AccessDenied", "403", "404"):
+            return False
+        raise S3AccessError(f"could not list {location.uri} ({_describe(exc)})") from None
+    except BotoCoreError as exc:
+        raise S3AccessError(f"could not list {location.uri} ({_describe(exc)})") from None
+    return False
+
+
 def put_file(client: Any, path: Path, location: S3Location) -> None:
     try:
         client.upload_file(str(path), location.bucket, location.key)

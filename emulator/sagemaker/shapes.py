@@ -31,6 +31,18 @@ def service_model(name: str = SERVICE_NAME) -> ServiceModel:
     return botocore.session.get_session().get_service_model(name)
 
 
+@functools.lru_cache(maxsize=None)
+def documented_default(operation: str, member: str) -> str | None:
+    """The default a member's documentation states ("The default is <code>Ascending</code>."), from the
+    service model, so list calls sort as each operation's reference says rather than one guess for all."""
+    model = operation_model(operation)
+    shape = model.input_shape if model is not None else None
+    if shape is None or member not in shape.members:
+        return None
+    match = re.search(r"default is <code>([^<]+)</code>", shape.members[member].documentation or "")
+    return match.group(1) if match else None
+
+
 def operation_model(name: str) -> OperationModel | None:
     model = service_model()
     if name not in model.operation_names:

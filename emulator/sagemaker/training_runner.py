@@ -63,6 +63,7 @@ class TrainingSupervisor:
         spec = {
             "job_name": name,
             "channels": record.get("InputDataConfig") or [],
+            "input_mode": (record.get("AlgorithmSpecification") or {}).get("TrainingInputMode") or "File",
             "hyperparameters": record.get("HyperParameters") or {},
             "output_uri": record["ModelArtifacts"]["S3ModelArtifacts"],
             "s3_endpoint_url": self.config.resolved_s3_endpoint_url,

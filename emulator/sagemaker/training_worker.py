@@ -1,8 +1,8 @@
 """One training job, run in its own process: S3 channels in, `model.tar.gz` to S3 out.
 
 `python -m emulator.sagemaker.training_worker SPEC.json` does what SageMaker's training
-instance does for the Linear Learner image: download each channel from S3 (S3Prefix),
-decompress it if asked, convert RecordIO-protobuf channels to the CSV the trainer reads,
+instance does for the Linear Learner image: download each channel from S3 (S3Prefix,
+ManifestFile, AugmentedManifestFile: see `channels`), decompress it if asked, convert RecordIO-protobuf channels to the CSV the trainer reads,
 run `training.job.run_training_job`, and upload the artifact to
 `{S3OutputPath}/{job}/output/model.tar.gz`.
 
@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from emulator.sagemaker import channels as channel_sources
 from emulator.sagemaker import recordio, s3
 
 _stop_requested = False
@@ -47,9 +48,14 @@ class ChannelError(Exception):
     """A channel that cannot be read; message is a ClientError FailureReason like SageMaker's."""
 
 
-def _media_type(content_type: str | None) -> str:
-    # Linear Learner's default channel content type is RecordIO-protobuf.
-    return (content_type or "application/x-recordio-protobuf").split(";", 1)[0].strip().lower()
+def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    """(media type, parameters); Linear Learner's default channel content type is RecordIO-protobuf."""
+    parts = (content_type or "application/x-recordio-protobuf").split(";")
+    params = {}
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        params[key.strip().lower()] = value.strip()
+    return parts[0].strip().lower(), params
 
 
 def _recordio_to_csv(path: Path, channel: str) -> None:
@@ -86,28 +92,28 @@ def _recordio_to_csv(path: Path, channel: str) -> None:
     path.with_suffix(".csv").write_text("\n".join(lines) + "\n")
 
 
-def prepare_channel(client: Any, channel: dict[str, Any], root: Path) -> Path:
+def prepare_channel(client: Any, channel: dict[str, Any], root: Path, default_mode: str = "File") -> Path:
+    """Download one channel (S3Prefix, ManifestFile or AugmentedManifestFile) and leave CSV for the trainer."""
     name = channel["ChannelName"]
-    source = (channel.get("DataSource") or {}).get("S3DataSource")
-    if not source:
+    if not (channel.get("DataSource") or {}).get("S3DataSource"):
         raise ChannelError(f"ClientError: channel '{name}' has no S3DataSource; the emulator reads channels from S3 only.")
-    if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+    source = channel_sources.ChannelSource.of(channel, default_mode)
+    media, params = _media_type(channel.get("ContentType"))
+    if media not in ("application/x-recordio-protobuf", "text/csv", "text/x-csv"):
         raise ChannelError(
-            f"ClientError: channel '{name}' uses S3DataType {source.get('S3DataType')}; the emulator supports S3Prefix."
+            f"ClientError: channel '{name}' has content type '{channel.get('ContentType')}'; Linear Learner reads "
+            "'text/csv' or 'application/x-recordio-protobuf'."
         )
-    uri = source["S3Uri"]
+    if media != "application/x-recordio-protobuf" and params.get("label_size", "1") != "1":
+        raise ChannelError(
+            f"ClientError: channel '{name}' has content type '{channel.get('ContentType')}'; Linear Learner reads CSV "
+            "with the label in the first column only (label_size=1)."
+        )
     target = root / name
     try:
-        location = s3.parse_s3_uri(uri)
-        files = s3.download_prefix(client, location, target)
-    except s3.S3AccessError as exc:
-        raise ChannelError(f"ClientError: Data download failed for channel '{name}': {exc}") from None
-    if not files:
-        raise ChannelError(
-            f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that '
-            f"the bucket exists in the selected region, that objects exist under that S3 prefix, and that the role "
-            f'has "s3:ListBucket" permissions on bucket "{location.bucket}".'
-        )
+        files, inline = channel_sources.download_channel(client, source, target)
+    except channel_sources.ChannelInputError as exc:
+        raise ChannelError(str(exc)) from None
     if channel.get("CompressionType") == "Gzip":
         for path in files:
             try:
@@ -115,15 +121,10 @@ def prepare_channel(client: Any, channel: dict[str, Any], root: Path) -> Path:
             except (OSError, EOFError) as exc:
                 raise ChannelError(f"ClientError: channel '{name}' file {path.name} is not gzip data ({exc}).") from None
             path.write_bytes(data)
-    media = _media_type(channel.get("ContentType"))
     if media == "application/x-recordio-protobuf":
         for path in files:
             _recordio_to_csv(path, name)
-    elif media not in ("text/csv", "text/x-csv"):
-        raise ChannelError(
-            f"ClientError: channel '{name}' has content type '{channel.get('ContentType')}'; Linear Learner reads "
-            "'text/csv' or 'application/x-recordio-protobuf'."
-        )
+    del inline  # inline augmented-manifest rows are already CSV, in the channel directory
     return target
 
 
@@ -138,7 +139,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         for channel in spec["channels"]:
             if should_stop():
                 return {"final": True, "status": "Stopped"}
-            channels[channel["ChannelName"]] = prepare_channel(client, channel, work / "input" / "data")
+            channels[channel["ChannelName"]] = prepare_channel(
+                client, channel, work / "input" / "data", spec.get("input_mode") or "File"
+            )
     except ChannelError as exc:
         return {"final": True, "status": "Failed", "failure": str(exc)}
     emit({"secondary": "Training", "message": "Training image download completed. Training in progress."})

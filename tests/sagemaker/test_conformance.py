@@ -199,6 +199,8 @@ def _training_request(name: str, bucket: str, image: str) -> dict[str, Any]:
 def test_training_job_describe_members_duplicate_and_failed_waiter(sagemaker_clients, sagemaker_artifact_bucket):
     sm = sagemaker_clients.sagemaker
     name = unique_name("Conf-Job")
+    # AWS refuses an empty File-mode prefix at the call, so the channel holds an object.
+    sagemaker_clients.s3.put_object(Bucket=sagemaker_artifact_bucket, Key="none/train.csv", Body=b"1,2\n")
     request = _training_request(name, sagemaker_artifact_bucket, "000000000000.dkr.ecr.us-east-1.amazonaws.com/custom:1")
     created = sm.create_training_job(**request)
     assert created["TrainingJobArn"] == _arn("training-job", name)
@@ -246,6 +248,7 @@ def test_list_training_jobs_applies_max_results_before_status_equals(sagemaker_c
     sm = sagemaker_clients.sagemaker
     prefix = unique_name("conf-quirk")
     image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/custom:1"
+    sagemaker_clients.s3.put_object(Bucket=sagemaker_artifact_bucket, Key="none/train.csv", Body=b"1,2\n")
     failed = f"{prefix}-a"
     sm.create_training_job(**_training_request(failed, sagemaker_artifact_bucket, image))
     time.sleep(0.01)

@@ -124,7 +124,6 @@ def test_unsupported_image_fails_the_job_with_a_reason(sagemaker_clients, sagema
 @pytest.mark.parametrize(
     "case, reason",
     [
-        ("empty-prefix", "No S3 objects found under S3 URL"),
         ("bad-hyperparameter", "ClientError"),
         ("protobuf-declared-but-csv", "Unable to read data channel 'train'"),
     ],
@@ -133,9 +132,7 @@ def test_user_errors_fail_the_job_with_sagemaker_style_reasons(case, reason, sag
     sm = sagemaker_clients.sagemaker
     name = unique_name(case)
     output = f"s3://{sagemaker_artifact_bucket}/out"
-    if case == "empty-prefix":
-        request = _job_request(name, {"train": f"s3://{sagemaker_artifact_bucket}/nothing-here/"}, output)
-    elif case == "bad-hyperparameter":
+    if case == "bad-hyperparameter":
         request = _job_request(name, {"train": f"{channel_prefix}/train/"}, output,
                                hyperparameters={**HYPERPARAMETERS, "mini_batch_size": "zero"})
     else:

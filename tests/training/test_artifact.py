@@ -12,7 +12,17 @@ import numpy as np
 import pytest
 
 from training import artifact
-from training.artifact import MODEL_MEMBER, ArtifactError, LinearModel, content_hash, load_model_tar, save_model_tar
+from training.artifact import (
+    METADATA_MEMBER,
+    MODEL_MEMBER,
+    ArtifactError,
+    LinearModel,
+    content_hash,
+    load_model_tar,
+    model_to_bytes,
+    save_model_tar,
+)
+from training.aws_artifact import ALGO_MEMBER
 from training.inference import score_matrix
 
 
@@ -72,29 +82,61 @@ GOOD = _doc_bytes(_document())
 # --------------------------------------------------------------------------- round trip
 
 
-def test_round_trip_preserves_everything(tmp_path):
+def test_round_trip_serves_the_folded_float32_model_and_keeps_metadata(tmp_path):
     model = _model()
     path = save_model_tar(model, tmp_path / "out" / "model.tar.gz")
     assert path.name == "model.tar.gz" and path.is_file()
     for source in (path, path.read_bytes()):
         loaded = load_model_tar(source)
-        assert loaded.to_document() == model.to_document()
-        np.testing.assert_array_equal(loaded.weights, model.weights)
+        # Normalisation is folded into the weights, as Linear Learner stores them (float32).
+        np.testing.assert_array_equal(loaded.weights, model.effective_weights.astype(np.float32))
+        assert not loaded.feature_shift.any() and (loaded.feature_scale == 1).all()
+        assert (loaded.feature_names, loaded.metrics, loaded.hyperparameters) == (
+            model.feature_names, model.metrics, model.hyperparameters,
+        )
+        assert (loaded.threshold, loaded.loss, loaded.predictor_type) == (model.threshold, model.loss, model.predictor_type)
         X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 4.5]])
-        np.testing.assert_array_equal(score_matrix(loaded, X)[0], score_matrix(model, X)[0])
+        np.testing.assert_allclose(score_matrix(loaded, X)[0], score_matrix(model, X)[0], rtol=1e-6)
 
 
-def test_archive_is_json_only_and_deterministic(tmp_path):
+def test_archive_has_aws_layout_and_is_deterministic(tmp_path):
     a = save_model_tar(_model(), tmp_path / "a.tar.gz").read_bytes()
     b = save_model_tar(_model(), tmp_path / "b.tar.gz").read_bytes()
     assert a == b
     with tarfile.open(fileobj=io.BytesIO(a), mode="r:gz") as tar:
-        assert tar.getnames() == [MODEL_MEMBER]
-        document = json.loads(tar.extractfile(MODEL_MEMBER).read())
-    for key in ("weights", "bias", "normalization", "threshold", "predictor_type", "feature_dim", "feature_names",
-                "metrics", "versions", "content_sha256"):
+        assert tar.getnames() == [ALGO_MEMBER, METADATA_MEMBER]
+        document = json.loads(tar.extractfile(METADATA_MEMBER).read())
+    for key in ("feature_names", "normalization_folded_into_weights", "metrics", "versions", "model_algo_sha256",
+                "content_sha256"):
         assert key in document
-    assert document["normalization"]["feature_scale"] == [2.0, 1.0, 0.5]
+    assert document["normalization_folded_into_weights"]["feature_scale"] == [2.0, 1.0, 0.5]
+
+
+def test_earlier_json_format_still_loads():
+    loaded = load_model_tar(_tar([_file(MODEL_MEMBER, GOOD)]))
+    assert loaded.to_document() == _model().to_document()
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar}
+
+
+def test_aws_layout_without_metadata_is_served_unnamed():
+    algo = _members(model_to_bytes(_model()))[ALGO_MEMBER]
+    loaded = load_model_tar(_tar([_file(ALGO_MEMBER, algo)]))
+    assert loaded.feature_names == () and loaded.metrics == {} and loaded.feature_dim == 3
+
+
+def test_metadata_for_another_model_is_refused():
+    members = _members(model_to_bytes(_model()))
+    other = _members(model_to_bytes(_model(weights=[9.0, 9.0, 9.0])))[ALGO_MEMBER]
+    with pytest.raises(ArtifactError, match="describes another model_algo-1"):
+        load_model_tar(_tar([_file(ALGO_MEMBER, other), _file(METADATA_MEMBER, members[METADATA_MEMBER])]))
+    tampered = json.loads(members[METADATA_MEMBER])
+    tampered["metrics"] = {"test:recall": 1.0}
+    with pytest.raises(ArtifactError, match="does not match its content hash"):
+        load_model_tar(_tar([_file(ALGO_MEMBER, members[ALGO_MEMBER]), _file(METADATA_MEMBER, json.dumps(tampered).encode())]))
 
 
 def test_real_trained_artifact_loads(trained_model_tar):
@@ -108,7 +150,9 @@ def test_real_trained_artifact_loads(trained_model_tar):
 def test_regressor_round_trip(tmp_path):
     model = _model(predictor_type="regressor", loss="absolute_loss", threshold=None, label_shift=3.0, label_scale=2.0)
     loaded = load_model_tar(save_model_tar(model, tmp_path / "m.tar.gz"))
-    assert loaded.threshold is None and loaded.label_scale == 2.0
+    assert loaded.threshold is None and loaded.loss == "absolute_loss"
+    X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 4.5]])  # label de-normalisation is folded in too
+    np.testing.assert_allclose(score_matrix(loaded, X)[0], score_matrix(model, X)[0], rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- hostile archives
@@ -169,7 +213,7 @@ def test_rejects_too_many_members(monkeypatch):
         (b"", "is empty"),
         (b"\x1f\x8bnot really gzip", "not a valid gzip file"),
         (b"plain garbage that is no tar", "not a valid tar archive"),
-        (_tar([_file("other.json", GOOD)]), "contains no model.json"),
+        (_tar([_file("other.json", GOOD)]), "contains neither model_algo-1"),
         (_tar([_file(MODEL_MEMBER, GOOD), _file("./model.json", GOOD)]), "holds model.json twice"),
         (_tar([_file(MODEL_MEMBER, b"{not json")]), "is not valid JSON"),
         (_tar([_file(MODEL_MEMBER, b'{"weights": [NaN]}')]), "is not valid JSON"),

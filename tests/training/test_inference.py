@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.artifact import LinearModel, load_model_tar
+from training.artifact import LinearModel, as_stored, load_model_tar
 from training.data import read_channel_csv
 from training.hyperparameters import DEFAULT_HYPERPARAMETERS, parse_hyperparameters
 from training.inference import InferenceInputError, predict, score_matrix
@@ -23,7 +23,8 @@ def test_inference_equals_the_trained_estimator(training_channels, trained_job):
     in_memory = trained_job.model
     from_disk = load_model_tar(trained_job.model_path)
     scores, labels = score_matrix(from_disk, X)
-    np.testing.assert_array_equal(scores, score_matrix(in_memory, X)[0])
+    np.testing.assert_array_equal(scores, score_matrix(as_stored(in_memory), X)[0])
+    np.testing.assert_allclose(scores, score_matrix(in_memory, X)[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(scores, _expected_probability(from_disk, X), rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(labels, (scores > from_disk.threshold).astype(int))
 
