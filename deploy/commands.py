@@ -463,7 +463,7 @@ def demo(argv: list[str]) -> int:
         _log("== 1/5 train locally (cross-validated report)")
         from training.cli import main as train_main
 
-        code = train_main([])
+        code = train_main(["--no-plots"])  # the report is text; `sagestack train` writes the plots
         if code:
             _err("training failed; see above")
             return code

@@ -68,6 +68,7 @@ class EmbeddedStack:
         from emulator.sagemaker.process import EmulatorProcess
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        ensure_tool_venvs(log=sys.stderr)  # not inside either service's readiness timeout
         self.localstack = LocalStackProcess(port=self.localstack_port, state_dir=self.state_dir)
         self.emulator = EmulatorProcess(
             port=self.sagemaker_port,
@@ -186,6 +187,19 @@ def _reap_orphans(path: Path) -> None:
                 terminate_group(pid, 5.0)
 
 
+def ensure_tool_venvs(log: Any = None) -> None:
+    """Build LocalStack's own venv now if it is missing (first use), printing each step.
+
+    Building it can take from seconds (uv) to minutes (pip, slow mirror); it must never count
+    against a readiness timeout, so callers do it before they start the clock."""
+    from emulator.localstack import runtime_venv
+
+    try:
+        runtime_venv.ensure_venv(log=log or sys.stdout)
+    except runtime_venv.VenvError as exc:
+        raise EmbeddedError(str(exc)) from None
+
+
 def start_background(timeout: float = 180.0, log: Any = print, while_starting: Any = None) -> dict[str, Any]:
     """Start the supervisor detached and wait until both services are healthy; idempotent.
 
@@ -194,6 +208,8 @@ def start_background(timeout: float = 180.0, log: Any = print, while_starting: A
     """
     state_dir = names.state_dir()
     current = background_status(state_dir)
+    if not (current and services_ready(current)):
+        ensure_tool_venvs()  # its own step with progress lines, before the readiness clock starts
     if current and services_ready(current):
         log(f"embedded stack already running (supervisor pid {current['pid']}, LocalStack :{current['localstack_port']}, SageMaker :{current['sagemaker_port']})")
         if while_starting is not None:

@@ -8,6 +8,7 @@ and are what the README's quality bars are checked against.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import sys
 import time
@@ -115,6 +116,10 @@ def train_and_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     is_classifier = hps.get("predictor_type") == "binary_classifier"
+    if plots and importlib.util.find_spec("matplotlib") is None:  # the optional `plots` extra
+        if progress.stream is not None:
+            print("plots skipped: matplotlib is not installed (pip install 'sagestack[plots]', or make demo)", file=progress.stream)
+        plots = False
     progress.total_steps = 3 + int(is_classifier and folds > 0) + int(plots)
 
     progress.begin("Preparing data (stratified 80/10/10 split, Linear Learner CSV channels)")

@@ -46,8 +46,11 @@ def test_services_and_volumes(compose):
     declared = set(compose.get("volumes") or {})
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
-            assert not source.startswith(("/", ".")), f"{name}: bind mount {volume!r}; use a named volume"
+            source, target = re.match(r"^(\$\{[^}]*\}|[^:]*):([^:]+)", volume).groups()
+            if name == "deploy" and target == "/host-outputs":  # the one bind mount: outputs.json for the host
+                assert source == "${SAGESTACK_OUTPUTS_DIR:-./.sagestack}", source
+                continue
+            assert not source.startswith(("/", ".", "$")), f"{name}: bind mount {volume!r}; use a named volume"
             assert source in declared, f"{name}: volume {source!r} is not declared"
 
 
@@ -67,8 +70,11 @@ def test_deploy_reuses_a_built_image(compose):
     built = {s.get("image") for s in compose["services"].values() if "build" in s}
     deploy = compose["services"]["deploy"]
     assert deploy["image"] in built
-    assert deploy["command"][:2] == ["sagestack", "deploy"]
-    assert names.LOCAL_PROFILE in deploy["command"]
+    # long-lived: deploys, warms, writes the host's outputs.json, then stays healthy (`up --wait` succeeds)
+    assert deploy["command"] == ["python", "-m", "deploy.compose_service", "serve"]
+    assert deploy["healthcheck"]["test"][0] == "CMD"
+    assert deploy["environment"]["SAGESTACK_HOST_OUTPUTS"] == "/host-outputs/outputs.json"
+    assert deploy["environment"]["SAGESTACK_PUBLISHED_LOCALSTACK_URL"] == "http://127.0.0.1:${SAGESTACK_LOCALSTACK_PORT:-4566}"
     assert deploy["environment"]["AWS_ENDPOINT_URL"] == "http://localstack:4566"
     assert deploy["environment"]["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == "http://sagemaker:4567"
     for dependency in ("localstack", "sagemaker"):
@@ -79,12 +85,12 @@ def test_ports_only_on_loopback(compose):
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
             assert str(port).startswith(f"{names.LOOPBACK}:"), f"{name}: port {port!r} is not bound to 127.0.0.1"
-    assert "127.0.0.1:4566:4566" in compose["services"]["localstack"]["ports"]
-    assert "127.0.0.1:4567:4567" in compose["services"]["sagemaker"]["ports"]
+    assert "127.0.0.1:${SAGESTACK_LOCALSTACK_PORT:-4566}:4566" in compose["services"]["localstack"]["ports"]
+    assert "127.0.0.1:${SAGESTACK_SAGEMAKER_PORT:-4567}:4567" in compose["services"]["sagemaker"]["ports"]
 
 
 def test_long_running_services_have_healthchecks(compose):
-    for name in ("localstack", "sagemaker"):
+    for name in ("localstack", "sagemaker", "deploy"):
         check = compose["services"][name]["healthcheck"]
         assert check["test"][0] in ("CMD", "CMD-SHELL") and len(check["test"]) > 1
 
@@ -118,11 +124,15 @@ def _lock_file_is_pinned(path: Path) -> None:
 
 def _check_pip_install(args: list[str], context: Path, dockerfile: Path) -> None:
     """Every package is name==version, or comes from a pinned requirements/constraints file."""
-    constrained = False
+    constrained = requirements_from_project = False
     targets: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
+        if arg in ("-r", "--requirement") and args[i + 1] == "pyproject.toml":  # uv: the project's dependencies
+            requirements_from_project = True
+            i += 2
+            continue
         if arg in ("-r", "--requirement", "-c", "--constraint"):
             ref = args[i + 1]
             local = context / ref.lstrip("/").split("/", 2)[-1] if ref.startswith("/") else context / ref
@@ -133,17 +143,19 @@ def _check_pip_install(args: list[str], context: Path, dockerfile: Path) -> None
             constrained = constrained or arg in ("-c", "--constraint")
             i += 2
             continue
-        if arg in ("--target", "-t", "--prefix", "--root", "-i", "--index-url", "--extra-index-url", "-f"):
+        if arg in ("--target", "-t", "--prefix", "--root", "-i", "--index-url", "--extra-index-url", "-f", "-p", "--python", "--excludes"):
             i += 2
             continue
         if not arg.startswith("-"):
             targets.append(arg)
         i += 1
+    assert constrained or not requirements_from_project, f"{dockerfile}: pyproject.toml's ranges installed without -c constraints"
     for target in targets:
         if target.startswith((".", "/")):  # a local project: its dependencies must be constrained
             assert constrained or "--no-deps" in args, f"{dockerfile}: local install {target!r} without -c constraints"
         else:
-            assert PIN.match(target.split(";")[0]), f"{dockerfile}: pip installs unpinned {target!r}"
+            pinned = PIN.match(target.split(";")[0]) or (constrained and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", target))
+            assert pinned, f"{dockerfile}: pip installs unpinned {target!r} (give name==version, or -c constraints)"
 
 
 def _dockerfile_checks(dockerfile: Path, context: Path) -> None:
