@@ -33,7 +33,6 @@ from emulator.sagemaker.logs import RequestLog
 from emulator.sagemaker.runtime import InvocationHandler, is_invocation
 from emulator.sagemaker.serving import Router
 from emulator.sagemaker.store import StateStore
-from emulator.sagemaker.training_runner import TrainingSupervisor
 
 log = logging.getLogger("sagestack.sagemaker")
 
@@ -66,10 +65,10 @@ class EmulatorApp:
         self.store = StateStore(config.data_dir / "state.db")
         s3_client = LazyS3Client(config)
         self.artifacts = ArtifactStore(config.data_dir / "artifacts", s3_client)
-        self.backend = SageMakerBackend(config, self.store, self.router, self.artifacts)
-        self.backend.channel_check = lambda params: validate_input(params, s3_client(), config.region)
-        self.trainer = TrainingSupervisor(self.backend, config)
-        self.backend.trainer = self.trainer
+        self.backend = SageMakerBackend(
+            config, self.store, self.router, self.artifacts,
+            channel_check=lambda params: validate_input(params, s3_client(), config.region),
+        )
         self.request_log = RequestLog(config.request_log_path)
         self.auth = Authenticator(config.auth_mode, dict(config.access_keys), region=config.region)
         self.control = ControlPlane(self.backend)
@@ -94,7 +93,6 @@ class EmulatorApp:
         if not self._started:
             return
         self._started = False
-        self.trainer.shutdown()
         self.invocations.close()
         self.backend.close()
         self.request_log.close()
@@ -128,9 +126,7 @@ class EmulatorApp:
     # --- control plane and health ---------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        with self.backend.lock:
-            endpoints = {name: e.get("EndpointStatus") for name, e in self.backend.records["endpoint"].items()}
-            jobs = {name: j.get("TrainingJobStatus") for name, j in self.backend.records["training-job"].items()}
+        endpoints, jobs = self.backend.statuses()
         return {
             "status": "running",
             "service": "sagemaker",

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from emulator.sagemaker.backend import SageMakerBackend
 from emulator.sagemaker.errors import ServiceError, SerializationException, UnknownOperationException
-from emulator.sagemaker.shapes import operation_model, serialize_output, validate_input
+from emulator.sagemaker.shapes import modelled_members, operation_model, serialize_output, validate_input
 
 log = logging.getLogger("sagestack.sagemaker")
 
@@ -84,7 +84,9 @@ class ControlPlane:
                 )
             params = self._decode(body)
             validate_input(operation, params)
-            result = handler(params)
+            # AWS ignores members its model does not define; dropping them here means the domain
+            # never stores (or fails to store) a value no Describe* answer would show.
+            result = handler(modelled_members(operation.input_shape, params))
             payload = serialize_output(operation.output_shape, result) if operation.output_shape else {}
             return 200, json.dumps(payload or {}, separators=(",", ":")).encode(), None
         except ServiceError as error:
@@ -99,9 +101,20 @@ class ControlPlane:
         if not body.strip():
             return {}
         try:
-            params = json.loads(body)
+            params = json.loads(body, parse_constant=_reject_constant)
+        except SerializationException:
+            raise
         except (ValueError, RecursionError) as exc:
             raise SerializationException(f"The request body is not valid JSON ({exc}).") from None
         if not isinstance(params, dict):
             raise SerializationException("The request body must be a JSON object.")
         return params
+
+
+def _reject_constant(token: str) -> Any:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON (RFC 8259), and awsJson1_1 sends non-finite
+    floats as the strings "NaN", "Infinity", "-Infinity": AWS's parser refuses the bare tokens."""
+    raise SerializationException(
+        f"The request body is not valid JSON: {token} is not a JSON number; send a finite number "
+        f'(awsJson1_1 spells non-finite floats as the strings "NaN", "Infinity", "-Infinity").'
+    )

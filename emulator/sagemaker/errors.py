@@ -104,3 +104,13 @@ def invalid_signature() -> AuthError:
 
 def incomplete_signature(detail: str) -> AuthError:
     return AuthError(detail, code="IncompleteSignatureException", status=400)
+
+
+# --- the emulator itself ---------------------------------------------------------------------
+
+
+class InternalFailure(ServiceError):
+    """AWS's generic 500: here only when the emulator's own disk refuses a write."""
+
+    code = "InternalFailure"
+    status = 500

@@ -255,6 +255,26 @@ def validate_input(operation: OperationModel, params: Any) -> None:
         raise ValidationException(f"{count} validation {noun} detected: " + "; ".join(validator.violations))
 
 
+def modelled_members(shape: Shape | None, value: Any) -> Any:
+    """`value` (already validated against `shape`) without the members the shape does not define,
+    at any depth: what the service acts on, so an unknown member (even one holding 1e400) is
+    neither stored nor echoed."""
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return {
+            name: modelled_members(shape.members[name], item) if item is not None else None
+            for name, item in value.items()
+            if name in shape.members
+        }
+    if kind == "list" and isinstance(value, list):
+        return [modelled_members(shape.member, item) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {key: modelled_members(shape.value, item) for key, item in value.items()}
+    return value
+
+
 def parse_timestamp(value: Any) -> float:
     """Epoch seconds from the forms awsJson clients send (number or ISO-8601 string)."""
     if isinstance(value, bool):

@@ -1,7 +1,10 @@
 """Durable state: one SQLite file holding every resource as a JSON document.
 
-SQLite's write-ahead log makes each put/delete atomic, so a kill -9 in the middle of a write
-leaves the previous committed state, never a half-written one. A file that is damaged
+`commit` writes every document of one change in a single transaction (SQLite's write-ahead
+log, synchronous=FULL), so a kill -9 in the middle of a write leaves the previous committed
+state, never a half-written one. A write that fails (disk full, read-only file system, I/O
+error) is rolled back and raised as `InternalFailure`: the caller has not touched memory yet
+(see `tables.Tables.commit`), so nothing half-made stays anywhere. A file that is damaged
 anyway (disk full, someone truncated it) is moved aside with a loud warning and the
 emulator starts empty instead of crashing at every start.
 """
@@ -14,7 +17,9 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
+
+from emulator.sagemaker.errors import InternalFailure
 
 log = logging.getLogger("sagestack.sagemaker.store")
 
@@ -62,18 +67,37 @@ class StateStore:
                 part.replace(Path(str(aside) + suffix))
         return self._connect()
 
-    def put(self, kind: str, name: str, record: dict[str, Any]) -> None:
-        body = json.dumps(record, separators=(",", ":"), allow_nan=False)
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO resources (kind, name, body) VALUES (?, ?, ?) "
-                "ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body",
-                (kind, name, body),
-            )
+    def commit(self, puts: Iterable[tuple[str, str, dict[str, Any]]] = (), deletes: Iterable[tuple[str, str]] = ()) -> None:
+        """Write `puts` and `deletes` in one transaction: all of them are durable, or none is.
 
-    def delete(self, kind: str, name: str) -> None:
+        Raises `InternalFailure` (and leaves the file as it was) when the disk refuses the write."""
+        try:
+            bodies = [(kind, name, json.dumps(doc, separators=(",", ":"), allow_nan=False)) for kind, name, doc in puts]
+        except (TypeError, ValueError) as exc:  # a bug upstream: validation should have refused the value
+            raise InternalFailure(f"The SageMaker emulator could not encode the resource for saving ({exc}); nothing was changed.") from None
+        removals = list(deletes)
         with self._lock:
-            self._conn.execute("DELETE FROM resources WHERE kind = ? AND name = ?", (kind, name))
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for kind, name, body in bodies:
+                        self._conn.execute(
+                            "INSERT INTO resources (kind, name, body) VALUES (?, ?, ?) "
+                            "ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body",
+                            (kind, name, body),
+                        )
+                    self._conn.executemany("DELETE FROM resources WHERE kind = ? AND name = ?", removals)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                log.error("could not write state to %s: %s", self.path, exc)
+                raise InternalFailure(
+                    f"The SageMaker emulator could not save its state ({exc}); nothing was changed. "
+                    "Free disk space or make the emulator's data directory writable, then retry."
+                ) from None
 
     def load(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every stored record of a kind; a record that is not valid JSON is skipped and logged."""

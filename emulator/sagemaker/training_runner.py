@@ -1,5 +1,7 @@
-"""Runs training jobs in worker processes and feeds their progress back to the backend.
+"""Runs training jobs in worker processes and reports their progress through a callback.
 
+The supervisor knows nothing of the domain: it is built with `on_progress(name, TrainingProgress)`
+(`training_jobs.TrainingJobService.apply_progress`), which records each event durably.
 One supervising thread per job: it waits for a free slot (the machine has few cores),
 starts `training_worker` with the job's spec, relays its JSON-line events as status
 changes, enforces StoppingCondition.MaxRuntimeInSeconds and turns StopTrainingJob into
@@ -14,8 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from contract import names
 from contract.supervision import Supervised
@@ -24,20 +27,63 @@ from emulator.sagemaker.config import EmulatorConfig
 STOP_GRACE_SECONDS = 10
 
 
+@dataclass(frozen=True)
+class TrainingProgress:
+    """One event of a job: a secondary-status step, or (final=True) how it ended."""
+
+    status: str | None = None  # TrainingJobStatus to move to (final: Completed | Failed | Stopped)
+    secondary: str | None = None  # SecondaryStatus (Downloading, Training, ..., MaxRuntimeExceeded)
+    message: str = ""
+    started: bool = False  # sets TrainingStartTime
+    final: bool = False
+    failure: str | None = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> TrainingProgress:
+        """From a worker's JSON line; members of the wrong type are ignored, not trusted."""
+        def text(key: str) -> str | None:
+            value = event.get(key)
+            return value if isinstance(value, str) else None
+
+        metrics = event.get("metrics")
+        return cls(
+            status=text("status"),
+            secondary=text("secondary"),
+            message=text("message") or "",
+            started=event.get("started") is True,
+            final=event.get("final") is True,
+            failure=text("failure"),
+            metrics=metrics if isinstance(metrics, dict) else {},
+        )
+
+
+ProgressCallback = Callable[[str, TrainingProgress], None]
+
+
 class TrainingSupervisor:
-    def __init__(self, backend: Any, config: EmulatorConfig, max_parallel: int = 2):
-        self.backend = backend
+    def __init__(self, config: EmulatorConfig, on_progress: ProgressCallback, max_parallel: int = 2):
+        self.on_progress = on_progress
         self.config = config
         self._slots = threading.Semaphore(max_parallel)
         self._lock = threading.Lock()
         self._processes: dict[str, Supervised] = {}
         self._stop_requested: set[str] = set()
         self._timed_out: set[str] = set()
+        self._supervising: set[str] = set()
         self._closed = False
 
     def start(self, name: str, record: dict[str, Any]) -> None:
+        """Run the job described by `record` (its DescribeTrainingJob document)."""
+        with self._lock:
+            self._supervising.add(name)
         thread = threading.Thread(target=self._run, args=(name, record), name=f"training-{name}", daemon=True)
         thread.start()
+
+    def supervising(self, name: str) -> bool:
+        """True from `start` until the job's final event is recorded: the job really holds an instance."""
+        with self._lock:
+            return name in self._supervising
 
     def stop(self, name: str) -> None:
         with self._lock:
@@ -76,18 +122,22 @@ class TrainingSupervisor:
 
     def _run(self, name: str, record: dict[str, Any]) -> None:
         try:
-            self._run_job(name, record)
-        except Exception as exc:  # the job must end in a final status whatever happens here
-            self.backend.training_progress(
-                name, {"final": True, "status": "Failed", "failure": f"InternalServerError: {type(exc).__name__}: {exc}"}
-            )
+            try:
+                self._run_job(name, record)
+            except Exception as exc:  # the job must end in a final status whatever happens here
+                self.on_progress(
+                    name, TrainingProgress(final=True, status="Failed", failure=f"InternalServerError: {type(exc).__name__}: {exc}")
+                )
+        finally:
+            with self._lock:
+                self._supervising.discard(name)
 
     def _run_job(self, name: str, record: dict[str, Any]) -> None:
         with self._slots:
             if self._closed:
                 return
             if name in self._stop_requested:
-                self.backend.training_progress(name, {"final": True, "status": "Stopped"})
+                self.on_progress(name, TrainingProgress(final=True, status="Stopped"))
                 return
             work = self.config.data_dir / "training-jobs" / name
             work.mkdir(parents=True, exist_ok=True)
@@ -121,7 +171,7 @@ class TrainingSupervisor:
                         final = event
                         continue
                     if name not in self._stop_requested:
-                        self.backend.training_progress(name, event)
+                        self.on_progress(name, TrainingProgress.from_event(event))
                 code = process.wait()
                 worker.stop(0)  # it has exited: this only closes its log
             finally:
@@ -142,7 +192,7 @@ class TrainingSupervisor:
             elif name in self._stop_requested and final.get("status") != "Completed":
                 final = {**final, "status": "Stopped"}
                 final.pop("failure", None)
-            self.backend.training_progress(name, final)
+            self.on_progress(name, TrainingProgress.from_event(final))
 
     def _runtime_timer(self, name: str, record: dict[str, Any], worker: Supervised) -> threading.Timer | None:
         limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
