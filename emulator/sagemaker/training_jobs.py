@@ -2,6 +2,7 @@
 
     InProgress --(worker reports the end)--> Completed | Failed | Stopped
     InProgress --StopTrainingJob--> Stopping --(worker ends)--> Stopped (or Completed if it finished first)
+    InProgress --StopTrainingJob, no worker runs it--> Stopped
     InProgress | Stopping --(emulator restarted meanwhile)--> Failed
 
 SecondaryStatus follows SageMaker's (Starting, Downloading, Training, Uploading, then the final
@@ -149,6 +150,11 @@ class TrainingJobService:
                 return {}
             now = self.ctx.clock()
             stopping = _step(replace(job, status="Stopping", modified=now), "Stopping", "Stopping the training job", now)
+            if not self.trainer.supervising(name):
+                # Nothing runs it (its failure could not be recorded at start): no worker will report
+                # the end, so Stopping and Stopped are one step, never a "Stopping" that lasts forever.
+                self.tables.commit(put=[_finish(stopping, "Stopped", now)])
+                return {}
             self.tables.commit(put=[stopping])  # InternalFailure here: nothing changed, the job keeps running
         self.trainer.stop(name)
         return {}
