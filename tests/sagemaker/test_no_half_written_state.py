@@ -97,6 +97,21 @@ def _wait_for(predicate: Any, what: str, timeout: float = 60) -> Any:
     return value
 
 
+@pytest.fixture(scope="module")
+def channel(localstack, training_channels) -> tuple[str, str]:
+    """(S3 endpoint URL, channel URI): CreateTrainingJob checks a File-mode prefix has objects before writing."""
+    import boto3
+
+    from contract import names
+
+    s3 = boto3.client("s3", endpoint_url=localstack.url, region_name=names.DEFAULT_REGION,
+                      aws_access_key_id=names.LOCAL_ACCESS_KEY_ID, aws_secret_access_key=names.LOCAL_SECRET_ACCESS_KEY)
+    bucket = f"half-written-{int(time.time() * 1000)}"
+    s3.create_bucket(Bucket=bucket)
+    s3.upload_file(str(training_channels["train"]), bucket, "train/train.csv")
+    return localstack.url, f"s3://{bucket}/train/"
+
+
 # --- hostile input -----------------------------------------------------------------------------
 
 
@@ -161,60 +176,65 @@ def test_a_write_that_fails_part_way_leaves_nothing(control):
     assert control.ok("ListTags", ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
 
 
-def test_a_read_only_database_answers_internal_failure_and_changes_nothing(control):
-    control.ok("CreateModel", **_model("kept"))
-    control.ok("CreateEndpointConfig", **_config("kept", "kept"))
-    control.ok("CreateEndpoint", EndpointName="broken", EndpointConfigName="kept")
-    # The artifact cannot be downloaded: the endpoint fails, and a Failed endpoint can be deleted.
-    _wait_for(lambda: control.ok("DescribeEndpoint", EndpointName="broken")["EndpointStatus"] == "Failed", "Failed")
-    before = control.rows()
-    control.sql("PRAGMA query_only = ON")
-    for operation, params in (
-        ("CreateModel", _model("new")),
-        ("DeleteModel", {"ModelName": "kept"}),
-        ("CreateEndpointConfig", _config("new", "kept")),
-        ("DeleteEndpointConfig", {"EndpointConfigName": "kept"}),
-        ("CreateEndpoint", {"EndpointName": "new", "EndpointConfigName": "kept"}),
-        ("DeleteEndpoint", {"EndpointName": "broken"}),
-        ("AddTags", {"ResourceArn": control.app.backend.arn("model", "kept"), "Tags": [{"Key": "k", "Value": "v"}]}),
-        ("CreateTrainingJob", _job("new")),
-    ):
-        status, code, answer = control(operation, **params)
-        assert (status, code) == (500, "InternalFailure"), (operation, answer)
-    assert control.rows() == before
-    assert [m["ModelName"] for m in control.ok("ListModels")["Models"]] == ["kept"]
-    assert [c["EndpointConfigName"] for c in control.ok("ListEndpointConfigs")["EndpointConfigs"]] == ["kept"]
-    assert [(e["EndpointName"], e["EndpointStatus"]) for e in control.ok("ListEndpoints")["Endpoints"]] == [("broken", "Failed")]
-    assert control.ok("ListTrainingJobs")["TrainingJobSummaries"] == []
-    control.sql("PRAGMA query_only = OFF")
-    control.ok("DeleteEndpoint", EndpointName="broken")
-    assert control.ok("ListEndpoints")["Endpoints"] == []
-    assert [name for _, name, _ in control.rows("endpoint")] == []
+def test_a_read_only_database_answers_internal_failure_and_changes_nothing(tmp_path, channel):
+    control = Control(tmp_path / "read-only", s3=channel[0])  # the model's artifact is missing there: the endpoint fails
+    try:
+        control.ok("CreateModel", **_model("kept"))
+        control.ok("CreateEndpointConfig", **_config("kept", "kept"))
+        control.ok("CreateEndpoint", EndpointName="broken", EndpointConfigName="kept")
+        # The artifact cannot be downloaded: the endpoint fails, and a Failed endpoint can be deleted.
+        _wait_for(lambda: control.ok("DescribeEndpoint", EndpointName="broken")["EndpointStatus"] == "Failed", "Failed")
+        before = control.rows()
+        control.sql("PRAGMA query_only = ON")
+        for operation, params in (
+            ("CreateModel", _model("new")),
+            ("DeleteModel", {"ModelName": "kept"}),
+            ("CreateEndpointConfig", _config("new", "kept")),
+            ("DeleteEndpointConfig", {"EndpointConfigName": "kept"}),
+            ("CreateEndpoint", {"EndpointName": "new", "EndpointConfigName": "kept"}),
+            ("DeleteEndpoint", {"EndpointName": "broken"}),
+            ("AddTags", {"ResourceArn": control.app.backend.arn("model", "kept"), "Tags": [{"Key": "k", "Value": "v"}]}),
+            ("CreateTrainingJob", _job("new", channel[1])),
+        ):
+            status, code, answer = control(operation, **params)
+            assert (status, code) == (500, "InternalFailure"), (operation, answer)
+        assert control.rows() == before
+        assert [m["ModelName"] for m in control.ok("ListModels")["Models"]] == ["kept"]
+        assert [c["EndpointConfigName"] for c in control.ok("ListEndpointConfigs")["EndpointConfigs"]] == ["kept"]
+        assert [(e["EndpointName"], e["EndpointStatus"]) for e in control.ok("ListEndpoints")["Endpoints"]] == [("broken", "Failed")]
+        assert control.ok("ListTrainingJobs")["TrainingJobSummaries"] == []
+        control.sql("PRAGMA query_only = OFF")
+        control.ok("DeleteEndpoint", EndpointName="broken")
+        assert control.ok("ListEndpoints")["Endpoints"] == []
+        assert [name for _, name, _ in control.rows("endpoint")] == []
+    finally:
+        control.close()
 
-
-def test_failed_training_job_creates_do_not_hold_the_instance_quota(tmp_path):
-    control = Control(tmp_path / "quota", limits=Limits(max_instances_per_type=1))
+def test_failed_training_job_creates_do_not_hold_the_instance_quota(tmp_path, channel):
+    s3_url, uri = channel
+    control = Control(tmp_path / "quota", s3=s3_url, limits=Limits(max_instances_per_type=1))
     try:
         control.sql("PRAGMA query_only = ON")
         for index in range(20):
-            assert control("CreateTrainingJob", **_job(f"ghost-{index}"))[:2] == (500, "InternalFailure")
+            assert control("CreateTrainingJob", **_job(f"ghost-{index}", uri))[:2] == (500, "InternalFailure")
         control.sql("PRAGMA query_only = OFF")
         assert control.ok("ListTrainingJobs")["TrainingJobSummaries"] == []
-        control.ok("CreateTrainingJob", **_job("real"))  # the quota is free: no ghost holds it
-        status, code, answer = control("CreateTrainingJob", **_job("second"))
+        control.ok("CreateTrainingJob", **_job("real", uri))  # the quota is free: no ghost holds it
+        status, code, answer = control("CreateTrainingJob", **_job("second", uri))
         if control.ok("DescribeTrainingJob", TrainingJobName="real")["TrainingJobStatus"] == "InProgress":
             assert (status, code) == (400, "ResourceLimitExceeded"), answer  # ... and still enforced
     finally:
         control.close()
 
 
-def test_a_job_left_in_progress_without_a_supervisor_does_not_hold_the_quota(tmp_path):
+def test_a_job_left_in_progress_without_a_supervisor_does_not_hold_the_quota(tmp_path, channel):
     """A job InProgress on disk whose failure cannot be recorded at start (the disk refuses) runs
     nowhere: it must not block new jobs, and StopTrainingJob ends it rather than leaving it Stopping."""
     data_dir = tmp_path / "orphan"
-    control = Control(data_dir, limits=Limits(max_instances_per_type=1))
+    s3_url, uri = channel
+    control = Control(data_dir, s3=s3_url, limits=Limits(max_instances_per_type=1))
     try:
-        control.ok("CreateTrainingJob", **_job("orphan"))
+        control.ok("CreateTrainingJob", **_job("orphan", uri))
         _wait_for(lambda: not control.app.backend.trainer.supervising("orphan"), "the job to end")
     finally:
         control.close()
@@ -226,17 +246,17 @@ def test_a_job_left_in_progress_without_a_supervisor_does_not_hold_the_quota(tmp
         db.execute("UPDATE resources SET body = ? WHERE kind = 'training-job'", (json.dumps(doc),))
         db.execute("CREATE TRIGGER refuse_updates BEFORE UPDATE ON resources WHEN OLD.kind = 'training-job' "
                    "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END")
-    control = Control(data_dir, limits=Limits(max_instances_per_type=1))
+    control = Control(data_dir, s3=s3_url, limits=Limits(max_instances_per_type=1))
     try:
         assert control.ok("DescribeTrainingJob", TrainingJobName="orphan")["TrainingJobStatus"] == "InProgress"
-        control.ok("CreateTrainingJob", **_job("next"))  # not ResourceLimitExceeded: the orphan holds no instance
+        control.ok("CreateTrainingJob", **_job("next", uri))  # not ResourceLimitExceeded: the orphan holds no instance
         control.sql("DROP TRIGGER refuse_updates")
         # Stopping it cannot wait for a worker that does not exist: it is Stopped at once.
         control.ok("StopTrainingJob", TrainingJobName="orphan")
         assert control.ok("DescribeTrainingJob", TrainingJobName="orphan")["TrainingJobStatus"] == "Stopped"
     finally:
         control.close()
-    control = Control(data_dir)
+    control = Control(data_dir, s3=s3_url)
     try:
         assert control.ok("DescribeTrainingJob", TrainingJobName="orphan")["TrainingJobStatus"] == "Stopped"
     finally:
