@@ -3,7 +3,7 @@
 LocalStack's ExecutionEnvironment drives a RuntimeExecutor (start / invoke / stop / get_logs,
 see localstack/services/lambda_/invocation/runtime_executor.py). The shipped `docker` executor
 runs a container with AWS's runtime interface emulator and talks HTTP to it. This one starts
-`worker.py` with the interpreter of the function's runtime (python3.10..3.13) and talks to it
+`worker.py` with the interpreter of the function's runtime (python3.8..3.14) and talks to it
 over a Unix socketpair held open for the environment's life, so an invoke costs one small
 write and one read instead of HTTP round trips or a process spawn.
 
@@ -424,37 +424,6 @@ def _decode_client_context(raw: str | None) -> dict | None:
     except (ValueError, TypeError):
         return None
     return value if isinstance(value, dict) else None
-
-
-def install_client_context_passthrough() -> None:
-    """Hand each invocation's client context to our executor (the docker path gets it via its init)."""
-    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
-
-    original = ExecutionEnvironment.invoke
-
-    def invoke(self, invocation):
-        if isinstance(self.runtime_executor, LocalRuntimeExecutor):
-            self.runtime_executor.next_client_context = invocation.client_context
-        return original(self, invocation)
-
-    ExecutionEnvironment.invoke = invoke
-
-
-def install_utc_log_stream_names() -> None:
-    """Log stream names carry the UTC date (`YYYY/MM/DD/[$LATEST]<32 hex>`), as on Lambda.
-
-    LocalStack uses the host's local date, which differs from UTC around midnight on hosts
-    not set to UTC; the environment variable, the context and the stream written all read it here.
-    """
-    import datetime
-
-    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
-
-    def get_log_stream_name(self) -> str:
-        today = datetime.datetime.now(datetime.timezone.utc)
-        return f"{today:%Y/%m/%d}/[{self.function_version.id.qualifier}]{self.id}"
-
-    ExecutionEnvironment.get_log_stream_name = get_log_stream_name
 
 
 def _empty(fd: int) -> None:

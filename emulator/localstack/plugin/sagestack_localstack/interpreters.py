@@ -15,7 +15,9 @@ import subprocess
 from pathlib import Path
 
 # Lambda's Python runtimes the local executor supports (AWS names).
-SUPPORTED_PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
+SUPPORTED_PYTHON_RUNTIMES = (
+    "python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+)
 
 
 class InterpreterNotFound(RuntimeError):

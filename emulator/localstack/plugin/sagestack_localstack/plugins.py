@@ -1,13 +1,11 @@
 """Plux plugins LocalStack discovers through our distribution's entry points (see pyproject.toml).
 
 - `LocalRuntimeExecutorPlugin` ("local" in `localstack.lambda.runtime_executor`): chosen by
-  LAMBDA_RUNTIME_EXECUTOR=local; its `load()` returns the executor class.
-- `validate_local_runtimes_on_create` (an `on_infra_start` hook): makes CreateFunction and
-  UpdateFunctionConfiguration fail at once, with AWS's InvalidParameterValueException, for a
-  runtime this machine cannot run (no interpreter, or not a Python runtime) instead of leaving
-  a function that fails on its first invoke, refuses Lambda's reserved environment variables and
-  oversized invoke payloads (validation.py); it also batches the per-invoke metric and log calls
-  (hotpath.py) and fixes API Gateway's requestTime (apigateway_parity.py).
+  LAMBDA_RUNTIME_EXECUTOR=local; its `load()` returns the executor class (executor.py).
+- `apply_patches` (an `on_infra_start` hook): applies the `infra` patches (patches/), which
+  make LocalStack's Lambda and API Gateway behave as AWS's with the local executor.
+- `warm_services_in_background` (an `on_infra_ready` hook): loads the stack's services after
+  the gateway is up.
 """
 
 from __future__ import annotations
@@ -26,20 +24,14 @@ class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
 
 @hooks.on_infra_start()
-def validate_local_runtimes_on_create() -> None:
+def apply_patches() -> None:
     from localstack import config
 
     if (config.LAMBDA_RUNTIME_EXECUTOR or "").strip() != "local":
         return
-    from sagestack_localstack import apigateway_parity, hotpath
-    from sagestack_localstack.executor import install_client_context_passthrough, install_utc_log_stream_names
-    from sagestack_localstack.validation import install_runtime_validation
+    from sagestack_localstack import patches
 
-    install_runtime_validation()
-    hotpath.install()
-    install_client_context_passthrough()
-    install_utc_log_stream_names()
-    apigateway_parity.install()
+    patches.apply_all("infra")
 
 
 @hooks.on_infra_ready()

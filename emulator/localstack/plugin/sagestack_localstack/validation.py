@@ -1,22 +1,15 @@
-"""Reject, at CreateFunction/UpdateFunctionConfiguration time, runtimes the local executor can't run
-and Environment variables Lambda reserves (and, at Invoke, payloads that are not JSON or too large),
-as AWS does.
+"""The rules behind the Lambda API checks the patches add (patches/lambda_*.py), as plain functions.
 
-AWS accepts every managed runtime; this machine can only run Python ones whose interpreter it
-has. Failing the API call (InvalidParameterValueException, HTTP 400 — the code AWS uses for a
-bad runtime value) tells the user at once what to install, instead of a function stuck in
-State=Failed or an invoke error later.
+- `runtime_problem`: why a runtime cannot run on this machine (no interpreter, not Python,
+  a container image), or None; used at CreateFunction/UpdateFunctionConfiguration and again
+  when an environment is prepared.
+- `reserved_keys_problem`: AWS's message for reserved keys in Environment.Variables.
+- the Invoke payload quotas.
 """
 
 from __future__ import annotations
 
-import io
-import json
-
-from localstack.aws.api.lambda_ import InvalidParameterValueException, InvalidRequestContentException, PackageType
-from localstack.services.lambda_.invocation.lambda_models import RequestEntityTooLargeException
-from localstack.services.lambda_.provider import LambdaProvider
-from localstack.utils.patch import patch
+from localstack.aws.api.lambda_ import PackageType
 
 from sagestack_localstack.interpreters import (
     SUPPORTED_PYTHON_RUNTIMES,
@@ -29,7 +22,7 @@ from sagestack_localstack.interpreters import (
 def runtime_problem(runtime: str | None, package_type: str | None = None) -> str | None:
     """Why `runtime` cannot run here, or None when it can."""
     if package_type == PackageType.Image:
-        return "container-image functions need Docker; the local executor runs Zip packages with python3.10-python3.13"
+        return "container-image functions need Docker; the local executor runs Zip packages with python3.8-python3.14"
     if not runtime:
         return None
     if runtime not in SUPPORTED_PYTHON_RUNTIMES:
@@ -87,62 +80,3 @@ def reserved_keys_problem(environment: dict | None) -> str | None:
         "provided contains reserved keys that are currently not supported for modification. "
         f"Reserved keys used in this request: {', '.join(used)}"
     )
-
-
-_installed = False
-
-
-def install_runtime_validation() -> None:
-    global _installed
-    if _installed:
-        return
-    _installed = True
-
-    @patch(LambdaProvider._validate_runtime)
-    def _validate_runtime(fn, self, package_type, runtime):
-        fn(self, package_type, runtime)  # AWS's own validation (enum, deprecations) first
-        problem = runtime_problem(runtime, package_type)
-        if problem:
-            raise InvalidParameterValueException(problem, Type="User")
-
-    @patch(LambdaProvider.invoke)
-    def _invoke(fn, self, context, function_name, *args, **kwargs):
-        # AWS rejects a payload that is not JSON before running anything (400
-        # InvalidRequestContentException); LocalStack would hand it to the runtime.
-        payload = kwargs.get("payload")
-        if payload is not None:
-            raw = payload.read() if hasattr(payload, "read") else payload
-            limit = MAX_ASYNC_PAYLOAD_BYTES if kwargs.get("invocation_type") == "Event" else MAX_SYNC_PAYLOAD_BYTES
-            if len(raw) > limit:
-                raise RequestEntityTooLargeException(
-                    f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
-                )
-            if raw:
-                try:
-                    json.loads(raw)
-                except ValueError as exc:
-                    raise InvalidRequestContentException(
-                        f"Could not parse request body into json: Could not parse payload into json: {exc}",
-                        Type="User",
-                    ) from None
-            kwargs["payload"] = io.BytesIO(raw)
-        return fn(self, context, function_name, *args, **kwargs)
-
-    @patch(LambdaProvider.create_function)
-    def _create_function(fn, self, context, request):
-        problem = reserved_keys_problem(request.get("Environment"))
-        if problem:
-            raise InvalidParameterValueException(problem, Type="User")
-        return fn(self, context, request)
-
-    @patch(LambdaProvider.update_function_configuration)
-    def _update_function_configuration(fn, self, context, request):
-        runtime = request.get("Runtime")
-        if runtime:
-            problem = runtime_problem(runtime)
-            if problem:
-                raise InvalidParameterValueException(problem, Type="User")
-        problem = reserved_keys_problem(request.get("Environment"))
-        if problem:
-            raise InvalidParameterValueException(problem, Type="User")
-        return fn(self, context, request)

@@ -1,6 +1,6 @@
 """One Lambda execution environment's runtime process: `python3.X -S -B worker.py CTRL_FD TASK_ROOT LIBS`.
 
-Run by the function runtime's own interpreter (python3.10..3.13), so stdlib only and no
+Run by the function runtime's own interpreter (python3.8..3.14), so stdlib only and no
 imports from this package. It plays the part of AWS's Python runtime interface client:
 
 - init: import the `_HANDLER` module from the function's code (sys.path is the code first,

@@ -1,0 +1,101 @@
+"""Lambda's CloudWatch Logs writes, batched per log stream.
+
+LocalStack sends one PutLogEvents per invocation through HTTP to itself. Here the log handler
+gathers for 0.2 s after the first queued item and then sends every queued invocation's lines
+for a stream in as few PutLogEvents calls as the API's limits allow (on AWS, logs also reach
+CloudWatch Logs after a short delay). The events stored are the same.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import time
+
+CHECKED_AGAINST = "2026.3.0"
+TARGETS = ("localstack.services.lambda_.invocation.logs.LogHandler.run_log_loop",)
+LOG = logging.getLogger(__name__)
+# after the first queued log item, gather for this long before sending (fewer, larger calls)
+LOG_GATHER_SECONDS = 0.2
+# PutLogEvents limits: 10,000 events and 1,048,576 bytes (26 bytes overhead per event) per call
+MAX_EVENTS_PER_CALL = 5000
+MAX_BYTES_PER_CALL = 800_000
+
+
+def _drain(log_queue: "queue.Queue", first: object) -> list[object]:
+    items = [first]
+    while True:
+        try:
+            items.append(log_queue.get_nowait())
+        except queue.Empty:
+            return items
+
+
+def batched_run_log_loop(self, *args, **kwargs) -> None:
+    """LogHandler.run_log_loop, sending each stream's queued lines in as few calls as allowed."""
+    from localstack.aws.connect import connect_to
+    from localstack.services.lambda_.invocation.logs import QUEUE_SHUTDOWN
+    from localstack.utils.aws.client_types import ServicePrincipal
+
+    logs_client = connect_to.with_assumed_role(
+        region_name=self.region, role_arn=self.role_arn, service_principal=ServicePrincipal.lambda_
+    ).logs
+    while not self._shutdown_event.is_set():
+        first = self.log_queue.get()
+        if first is not QUEUE_SHUTDOWN:
+            self._shutdown_event.wait(LOG_GATHER_SECONDS)
+        items = _drain(self.log_queue, first)
+        by_stream: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
+        shutdown = False
+        for item in items:
+            if item is QUEUE_SHUTDOWN:
+                shutdown = True
+                continue
+            now = int(time.time() * 1000)
+            by_stream[(item.log_group, item.log_stream)] += [
+                {"timestamp": now, "message": line + "\n"} for line in item.logs.split("\n") if line
+            ]
+        for (group, stream), events in by_stream.items():
+            for batch in _batches(events):
+                _put(logs_client, group, stream, batch)
+        if shutdown:
+            return
+
+
+def _batches(events: list[dict]):
+    batch: list[dict] = []
+    size = 0
+    for event in events:
+        event_size = len(event["message"].encode()) + 26
+        if batch and (len(batch) >= MAX_EVENTS_PER_CALL or size + event_size > MAX_BYTES_PER_CALL):
+            yield batch
+            batch, size = [], 0
+        batch.append(event)
+        size += event_size
+    if batch:
+        yield batch
+
+
+def _put(logs_client, group: str, stream: str, events: list[dict]) -> None:
+    try:
+        try:
+            logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        except logs_client.exceptions.ResourceNotFoundException:
+            try:
+                logs_client.create_log_group(logGroupName=group)
+            except logs_client.exceptions.ResourceAlreadyExistsException:
+                pass
+            try:
+                logs_client.create_log_stream(logGroupName=group, logStreamName=stream)
+            except logs_client.exceptions.ResourceAlreadyExistsException:
+                pass
+            logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    except Exception as exc:  # as LocalStack's own loop: a lost log batch must not kill the loop
+        LOG.warning("Error saving logs to group %s: %s", group, exc)
+
+
+def apply() -> None:
+    from localstack.services.lambda_.invocation import logs as logs_module
+
+    logs_module.LogHandler.run_log_loop = batched_run_log_loop
