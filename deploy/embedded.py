@@ -69,7 +69,11 @@ class EmbeddedStack:
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         ensure_tool_venvs(log=sys.stderr)  # not inside either service's readiness timeout
-        self.localstack = LocalStackProcess(port=self.localstack_port, state_dir=self.state_dir)
+        self.localstack = LocalStackProcess(
+            port=self.localstack_port,
+            state_dir=self.state_dir,
+            sagemaker_url=f"http://{names.LOOPBACK}:{self.sagemaker_port}",
+        )
         self.emulator = EmulatorProcess(
             port=self.sagemaker_port,
             data_dir=self.state_dir / "sagemaker",

@@ -148,11 +148,10 @@ class Context:
         return f"https://{api_id}.execute-api.{self.target.region}.{suffix}/{self.config.stage}/{fixed.API_RESOURCE_PATH}"
 
     def lambda_environment(self) -> dict[str, str]:
-        env = {"ENDPOINT_NAME": self.names.endpoint}
-        if self.target.sagemaker_runtime_endpoint:
-            # The profile redirects sagemaker-runtime; the function must see the same endpoint.
-            env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.target.sagemaker_runtime_endpoint
-        return env
+        # Only what the 2018 blog's function reads. Locally the function reaches SageMaker with no
+        # variable of its own: the LocalStack executor points its SageMaker clients at the emulator
+        # (and LocalStack forwards SageMaker requests sent to AWS_ENDPOINT_URL, itself).
+        return {"ENDPOINT_NAME": self.names.endpoint}
 
     def retry_while_role_propagates(self, call: Callable[[], Any], what: str) -> Any:
         """IAM is eventually consistent on AWS: a new role may be refused for some seconds."""

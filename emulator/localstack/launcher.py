@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import signal
 import socket
+import struct
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from contract import names
@@ -47,6 +47,11 @@ def _port_is_free(port: int, host: str = names.LOOPBACK) -> bool:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+        except PermissionError:
+            raise LocalStackError(
+                f"port {port} needs privileges this user does not have (ports below 1024 usually do); "
+                f"pick a port from 1024 to 65535 with --port or SAGESTACK_LOCALSTACK_PORT"
+            ) from None
         except OSError:
             return False
     # a listener on 0.0.0.0 also blocks us; binding 127.0.0.1 detects that too on Linux
@@ -64,8 +69,11 @@ class LocalStackProcess:
         services: tuple[str, ...] = DEFAULT_SERVICES,
         eager: bool = True,
         extra_env: dict[str, str] | None = None,
+        sagemaker_url: str | None = None,
     ) -> None:
         self.port = port if port is not None else names.localstack_port()
+        # where SageMaker requests arriving on this port are forwarded (the emulator)
+        self.sagemaker_url = sagemaker_url or names.sagemaker_url()
         self.state_dir = Path(state_dir) if state_dir is not None else names.state_dir()
         self.runtime_dir = self.state_dir / "localstack"
         self.services = services
@@ -107,7 +115,10 @@ class LocalStackProcess:
             {
                 "OVERRIDE_IN_DOCKER": "0",  # a /.dockerenv may exist on CI hosts; we are not in a container
                 "GATEWAY_LISTEN": f"{names.LOOPBACK}:{self.port}",
-                "LOCALSTACK_HOST": f"{names.LOOPBACK}:{self.port}",
+                # URLs LocalStack hands out (Function URLs: http://<id>.lambda-url.<region>.localhost:<port>/)
+                # use a name every client resolves to loopback without DNS (RFC 6761; see the plugin's
+                # patches/localhost_subdomains.py)
+                "LOCALSTACK_HOST": f"localhost:{self.port}",
                 "FILESYSTEM_ROOT": str(rt / "filesystem"),
                 "LOCALSTACK_VOLUME_DIR": str(rt / "volume"),
                 "TMPDIR": str(rt / "tmp"),
@@ -128,6 +139,8 @@ class LocalStackProcess:
                 "LAMBDA_RUNTIME_EXECUTOR": "local",
                 "SAGESTACK_LAMBDA_RUNTIME_LIBS": str(runtime_venv.lambda_libs_dir()),
                 "SAGESTACK_SERVICE_CATALOG_DIR": str(runtime_venv.catalog_dir()),
+                # SageMaker on this port too (plugin patches/sagemaker_forwarding.py): one endpoint for all
+                "SAGESTACK_SAGEMAKER_URL": self.sagemaker_url,
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -143,6 +156,8 @@ class LocalStackProcess:
             return self
         if self._pid is not None:  # it died: reap what is left of its group before starting again
             self.stop()
+        if not 0 < self.port < 65536:
+            raise LocalStackError(f"port {self.port} is outside 1..65535; pick another with --port")
         venv = self.ensure_venv()
         if not _port_is_free(self.port):
             raise LocalStackError(
@@ -175,12 +190,8 @@ class LocalStackProcess:
         return self._pid is not None and pid_alive(self._pid)
 
     def health(self) -> dict | None:
-        """`/_localstack/health` as a dict, or None when it does not answer."""
-        try:
-            with urllib.request.urlopen(f"{self.url}{names.LOCALSTACK_HEALTH_PATH}", timeout=2) as resp:
-                return json.loads(resp.read())
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
+        """`/_localstack/health` as a dict, or None when it does not answer (or answers nonsense)."""
+        return _get_json(names.LOOPBACK, self.port, names.LOCALSTACK_HEALTH_PATH)
 
     def wait_healthy(self, timeout: float = 60.0) -> dict:
         """Poll health until every configured service reports available/running."""
@@ -243,6 +254,44 @@ class LocalStackProcess:
         return proc
 
 
+class _SelfConnected(OSError):
+    """The poll's socket got connected to itself (TCP simultaneous open), not to a server."""
+
+
+class _NoSelfConnect(http.client.HTTPConnection):
+    """An HTTP connection that refuses to talk to itself.
+
+    With a port in the ephemeral range (32768-60999 on Linux) and nothing listening yet, the
+    kernel may pick that very port as the client's source port and connect the socket to
+    itself: the poll then reads its own request as the answer (BadStatusLine) and holds the
+    port LocalStack is about to bind.
+    """
+
+    def connect(self) -> None:
+        super().connect()
+        if self.sock.getsockname() == self.sock.getpeername():
+            # close with a reset (linger 0): a TIME_WAIT left by a self-connection blocks the bind
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.sock.close()
+            raise _SelfConnected("connected to itself")
+
+
+def _get_json(host: str, port: int, path: str, timeout: float = 2.0) -> dict | None:
+    """GET a JSON object from http://host:port/path; None on any failure or malformed answer."""
+    conn = _NoSelfConnect(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            return None
+        value = json.loads(resp.read())
+        return value if isinstance(value, dict) else None
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+
+
 def _wait_port_free(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not _port_is_free(port):
@@ -250,6 +299,16 @@ def _wait_port_free(port: int, timeout: float) -> None:
 
 
 # ---- CLI ---------------------------------------------------------------------------------
+def _port_number(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is outside 1..65535")
+    return port
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="sagestack localstack",
@@ -257,7 +316,7 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("action", nargs="?", default="start", choices=["start", "stop", "status", "setup"])
     parser.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops LocalStack")
-    parser.add_argument("--port", type=int, default=None, help=f"default {names.localstack_port()}")
+    parser.add_argument("--port", type=_port_number, default=None, help=f"default {names.localstack_port()}")
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
     args = parser.parse_args(argv)
 

@@ -111,10 +111,11 @@ def _stack_with(target: Target) -> Stack:
     return stack
 
 
-def test_lambda_environment_follows_the_profiles_runtime_endpoint():
+def test_lambda_environment_is_the_blogs_on_both_targets():
     local = _stack_with(Target("sagestack-local", "us-east-1", "000000000000", "aws", "http://127.0.0.1:4566", "http://127.0.0.1:4567"))
     aws = _stack_with(Target("prod", "eu-west-1", "123456789012", "aws", None, None))
-    assert local.lambda_environment() == {"ENDPOINT_NAME": "sagestack", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": "http://127.0.0.1:4567"}
+    # locally LocalStack forwards SageMaker to the emulator: no endpoint variable in the function
+    assert local.lambda_environment() == {"ENDPOINT_NAME": "sagestack"}
     assert aws.lambda_environment() == {"ENDPOINT_NAME": "sagestack"}
     assert local.invoke_url("abc123") == "http://127.0.0.1:4566/_aws/execute-api/abc123/prod/ml-model-api"
     assert aws.invoke_url("abc123") == "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/ml-model-api"

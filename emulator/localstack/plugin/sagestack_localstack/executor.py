@@ -58,6 +58,7 @@ INTERNAL_ENV = {
     "LOCALSTACK_MAX_PAYLOAD_SIZE",
 }
 MAX_KEPT_LOG_CHARS = 64 * 1024
+PROVISIONED = "provisioned-concurrency"  # AWS_LAMBDA_INITIALIZATION_TYPE of a provisioned environment
 
 
 def libs_dir() -> str:
@@ -99,6 +100,9 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         # set by a fresh worker's init, reported once (init logs and duration go with the next invoke)
         self._pending_init: dict | None = None
         self._init_error: bytes | None = None
+        # INIT_START/INIT_REPORT and the init phase's output of the last cold start: CloudWatch Logs
+        # gets them before the invoke's lines (patches/lambda_init_logs.py), the LogResult tail does not
+        self._init_logs = ""
         # the invoke's X-Amz-Client-Context (base64 JSON); LocalStack's invoke payload omits it
         self.next_client_context: str | None = None
 
@@ -129,6 +133,22 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self._env = self._worker_environment(env_vars)
         with self._lock:
             self._spawn()
+            if self._init_error is not None and env_vars.get("AWS_LAMBDA_INITIALIZATION_TYPE") == PROVISIONED:
+                # AWS: a provisioned environment whose init fails is not kept; the config goes to
+                # Status FAILED, StatusReason FUNCTION_ERROR_INIT_FAILURE (LocalStack's version
+                # manager sets both when start() raises). An on-demand environment instead
+                # reports the init error as its first invoke's result, as Lambda does.
+                error = json.loads(self._init_error)
+                logs = self._drain_worker_logs_after_kill()
+                self._remember_logs(logs)
+                raise LambdaRuntimeException(
+                    f"init failed: {error.get('errorType')}: {error.get('errorMessage')}"
+                )
+
+    def take_init_logs(self) -> str:
+        """The last cold start's init-phase log lines, once (for CloudWatch Logs, not for the tail)."""
+        logs, self._init_logs = self._init_logs, ""
+        return logs
 
     def stop(self) -> None:
         self._stopped = True
@@ -378,18 +398,21 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         cfg = self.function_version.config
         lines: list[str] = []
         if init is not None:
-            lines.append(
-                f"INIT_START Runtime Version: {cfg.runtime.replace('python', 'python:')}.local\t"
-                f"Runtime Version ARN: local"
-            )
-            if init.get("logs"):
-                lines.append(init["logs"].rstrip("\n"))
+            # CloudWatch Logs shows the init phase before START; AWS's LogResult tail starts at START
+            init_lines = [f"INIT_START Runtime Version: {cfg.runtime.replace('python', 'python:')}.local\t"
+                          f"Runtime Version ARN: local"]
+            if init["ok"] and init.get("logs"):
+                init_lines.append(init["logs"].rstrip("\n"))
             if not init["ok"]:
-                lines.append(
+                init_lines.append(
                     f"INIT_REPORT Init Duration: {init['duration_ms']:.2f} ms\tPhase: init\tStatus: error\t"
                     f"Error Type: {init.get('error_type')}"
                 )
+            self._init_logs = "\n".join(init_lines) + "\n"
         lines.append(f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}")
+        if init is not None and not init["ok"] and init.get("logs"):
+            # a failed init is run again inside the invoke on Lambda: its error output is the invoke's
+            lines.append(init["logs"].rstrip("\n"))
         if output:
             lines.append(output.rstrip("\n"))
         lines.append(f"END RequestId: {request_id}")

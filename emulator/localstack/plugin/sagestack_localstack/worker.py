@@ -49,7 +49,11 @@ LAMBDA_TASK_ROOT = "/var/task"
 UTF8_JSON_RUNTIMES = {"AWS_Lambda_python3.12", "AWS_Lambda_python3.13", "AWS_Lambda_python3.14"}
 JSON_LOG_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _LENGTH = struct.Struct(">I")
-_TASK_ROOTS = []  # this environment's code directory, as given and resolved (set in main)
+# (host prefix, Lambda's path) pairs, longest host prefix first (set in main): the function's code
+# is /var/task, the runtime's libraries (boto3 & co., this bootstrap) /var/runtime, the
+# interpreter's stdlib /var/lang/lib/python3.X
+_PATH_MAP = []
+LAMBDA_RUNTIME_DIR = "/var/runtime"
 
 
 class RuntimeFault(Exception):
@@ -85,6 +89,29 @@ def send_frame(sock, header, body=b""):
     sock.sendall(_LENGTH.pack(len(raw)) + raw + _LENGTH.pack(len(body)) + body)
 
 
+# ---- names under .localhost (RFC 6761) --------------------------------------------------------
+def resolve_localhost_subdomains():
+    """Make `<anything>.localhost` resolve to loopback in this process, as RFC 6761 allows.
+
+    Function URLs are `http://<id>.lambda-url.<region>.localhost:<port>/` (LOCALSTACK_HOST is
+    localhost:<port>): curl and browsers resolve such names to loopback by themselves, the C
+    library does not (no DNS here). The executor's workers and LocalStack's own process (an
+    API Gateway HTTP integration to a Function URL) call this once at start.
+    """
+    if getattr(socket.getaddrinfo, "_sagestack_localhost", False):
+        return
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.rstrip(".").lower().endswith(".localhost"):
+            host = "127.0.0.1"  # the gateway listens on IPv4 loopback only
+        return original(host, *args, **kwargs)
+
+    getaddrinfo._sagestack_localhost = True
+    socket.getaddrinfo = getaddrinfo
+
+
 # ---- output capture ---------------------------------------------------------------------------
 def take_output():
     """Everything written to stdout/stderr (one memfd) since the last call; then empty it."""
@@ -110,12 +137,40 @@ def make_error(message, error_type, stack_trace, request_id=None):
     }
 
 
+def path_map(task_root, libs_dir):
+    """(host prefix, Lambda path) pairs for this environment, longest prefix first."""
+    stdlib = "lib/python%d.%d" % sys.version_info[:2]
+    pairs = {}
+    for host, aws in (
+        (task_root, LAMBDA_TASK_ROOT),
+        (libs_dir, LAMBDA_RUNTIME_DIR),
+        (os.path.dirname(os.path.abspath(__file__)), LAMBDA_RUNTIME_DIR),
+        (os.path.join(sys.base_prefix, stdlib), "/var/lang/" + stdlib),
+        (os.path.join(sys.base_exec_prefix, stdlib), "/var/lang/" + stdlib),
+    ):
+        if host:
+            for variant in (host.rstrip("/"), os.path.realpath(host)):
+                pairs.setdefault(variant, aws)
+    return sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
+
+
 def lambda_path(filename):
-    """A file of the function's code named as on Lambda (/var/task/...), anything else unchanged."""
-    for root in _TASK_ROOTS:
-        if filename and filename.startswith(root + "/"):
-            return LAMBDA_TASK_ROOT + filename[len(root):]
+    """A file named as on Lambda (/var/task/..., /var/runtime/..., /var/lang/lib/python3.X/...)."""
+    if not filename:
+        return filename
+    if os.path.abspath(filename) == os.path.abspath(__file__):
+        return LAMBDA_RUNTIME_DIR + "/bootstrap.py"
+    for host, aws in _PATH_MAP:
+        if filename.startswith(host + "/"):
+            return aws + filename[len(host):]
     return filename
+
+
+def lambda_paths_in(text):
+    """A formatted traceback with every `File "<host path>"` named as on Lambda."""
+    for host, aws in _PATH_MAP:
+        text = text.replace('File "%s/' % host, 'File "%s/' % aws)
+    return text.replace('File "%s"' % os.path.abspath(__file__), 'File "%s/bootstrap.py"' % LAMBDA_RUNTIME_DIR)
 
 
 def user_frames(tb):
@@ -311,6 +366,13 @@ _RECORD_FIELDS = {
 }
 
 
+class _TextFormatter(logging.Formatter):
+    """Lambda's text log line; a logged exception's traceback names files as on Lambda."""
+
+    def formatException(self, ei):
+        return lambda_paths_in(super().formatException(ei))
+
+
 class _JsonFormatter(logging.Formatter):
     """Lambda's JSON log format (LoggingConfig.LogFormat=JSON): one object per record, the
     fields of awslambdaric's JsonFormatter (level rounded to a standard one, `extra` fields kept,
@@ -328,11 +390,12 @@ class _JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "message": record.getMessage(),
             "logger": record.name,
-            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "stackTrace": [lambda_paths_in(line) for line in traceback.format_tb(exc_info[2])] if exc_info else None,
             "errorType": exc_info[0].__name__ if exc_info else None,
             "errorMessage": str(exc_info[1]) if exc_info else None,
             "requestId": getattr(record, "aws_request_id", None),
-            "location": "{}:{}:{}".format(record.pathname, record.funcName, record.lineno) if exc_info else None,
+            "location": "{}:{}:{}".format(lambda_path(record.pathname), record.funcName, record.lineno)
+            if exc_info else None,
         }
         entry.update(
             (key, value) for key, value in record.__dict__.items() if key not in _RECORD_FIELDS and key not in entry
@@ -347,7 +410,7 @@ def setup_logging():
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter(
+            _TextFormatter(
                 "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
             )
         )
@@ -398,8 +461,9 @@ def handle_invoke(sock, handler, header, body):
 
 def main():
     ctrl_fd, task_root, libs_dir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    _TASK_ROOTS[:] = sorted({task_root.rstrip("/"), os.path.realpath(task_root)}, key=len, reverse=True)
+    _PATH_MAP[:] = path_map(task_root, libs_dir)
     sock = socket.socket(fileno=ctrl_fd)
+    resolve_localhost_subdomains()
     set_sys_path(task_root, libs_dir)
     os.chdir(task_root)
     setup_logging()

@@ -22,18 +22,20 @@ from types import ModuleType
 
 LOG = logging.getLogger(__name__)
 
-BOOT = ("listen_loopback",)
+BOOT = ("listen_loopback", "localhost_subdomains")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
     "lambda_invoke_payload",
     "lambda_client_context",
     "lambda_log_stream_utc",
+    "lambda_init_logs",
     "lambda_metric_batching",
     "lambda_log_batching",
     "apigateway_direct_lambda",
     "apigateway_request_time",
     "apigateway_raw_form_body",
+    "sagemaker_forwarding",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()

@@ -1,0 +1,221 @@
+"""One endpoint: SageMaker's control plane and runtime answer on LocalStack's port too.
+
+LocalStack forwards SageMaker requests to the emulator (plugin patches/sagemaker_forwarding.py):
+the answers on LocalStack's port are the emulator's, byte for byte, errors included; boto3, the
+AWS CLI and a Lambda function written for AWS (the 2018 blog's, with only ENDPOINT_NAME) reach
+SageMaker with nothing but LocalStack's endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.session
+import httpx
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+
+from contract import names
+from tests.localstack.helpers import create_function, unique
+
+pytestmark = pytest.mark.integration
+
+ROW_B = (
+    "13.49,22.3,86.91,561.0,0.08752,0.07698,0.04751,0.03384,0.1809,0.05718,0.2338,1.353,1.735,20.2,0.004455,"
+    "0.01382,0.02095,0.01184,0.01641,0.001956,15.15,31.82,99.0,698.8,0.1162,0.1711,0.2282,0.1282,0.2871,0.06917"
+)
+# The 2018 AWS ML blog's function, exactly as published ("Call an Amazon SageMaker model endpoint using
+# Amazon API Gateway and AWS Lambda"): it reads ENDPOINT_NAME and nothing else.
+BLOG_LAMBDA = '''import os
+import io
+import boto3
+import json
+import csv
+
+# grab environment variables
+ENDPOINT_NAME = os.environ['ENDPOINT_NAME']
+runtime= boto3.client('runtime.sagemaker')
+
+def lambda_handler(event, context):
+    print("Received event: " + json.dumps(event, indent=2))
+    
+    data = json.loads(json.dumps(event))
+    payload = data['data']
+    print(payload)
+    
+    response = runtime.invoke_endpoint(EndpointName=ENDPOINT_NAME,
+                                       ContentType='text/csv',
+                                       Body=payload)
+    print(response)
+    result = json.loads(response['Body'].read().decode())
+    print(result)
+    pred = int(result['predictions'][0]['score'])
+    predicted_label = 'M' if pred == 1 else 'B'
+    
+    return predicted_label
+'''
+# differ per request or per server by nature, not by content
+VOLATILE_HEADERS = {"date", "server", "x-amzn-requestid", "connection", "content-length", "keep-alive"}
+
+
+def _signed(url: str, target: str | None, body: bytes, path: str = "/", content_type: str | None = None) -> httpx.Request:
+    headers = {"Content-Type": content_type or "application/x-amz-json-1.1"}
+    if target:
+        headers["X-Amz-Target"] = f"SageMaker.{target}"
+    request = AWSRequest(method="POST", url=url.rstrip("/") + path, data=body, headers=headers)
+    credentials = botocore.session.Session().create_client(
+        "sts", region_name=names.DEFAULT_REGION, aws_access_key_id=names.LOCAL_ACCESS_KEY_ID,
+        aws_secret_access_key=names.LOCAL_SECRET_ACCESS_KEY,
+    )._request_signer._credentials
+    SigV4Auth(credentials, "sagemaker", names.DEFAULT_REGION).add_auth(request)
+    return httpx.Request("POST", request.url, content=body, headers=dict(request.headers))
+
+
+def _both(localstack, sagemaker_emulator, **kwargs) -> tuple[httpx.Response, httpx.Response]:
+    with httpx.Client(timeout=60) as client:
+        direct = client.send(_signed(sagemaker_emulator.url, **kwargs))
+        forwarded = client.send(_signed(localstack.url, **kwargs))
+    return direct, forwarded
+
+
+def _stable_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return sorted((k.lower(), v) for k, v in response.headers.items() if k.lower() not in VOLATILE_HEADERS)
+
+
+@pytest.mark.parametrize(
+    "target, body",
+    [
+        ("ListEndpoints", b"{}"),
+        ("DescribeEndpoint", b'{"EndpointName": "no-such-endpoint"}'),  # ValidationException 400
+        ("DescribeEndpoint", b'{"EndpointName": "bad_name!"}'),  # botocore-model validation error
+        ("NoSuchOperation", b"{}"),
+        ("ListEndpoints", b"{not json"),
+    ],
+)
+def test_control_plane_answers_are_the_emulators_byte_for_byte(localstack, sagemaker_emulator, deployed_endpoint,
+                                                               target, body):
+    direct, forwarded = _both(localstack, sagemaker_emulator, target=target, body=body)
+    assert forwarded.status_code == direct.status_code
+    assert forwarded.content == direct.content
+    assert _stable_headers(forwarded) == _stable_headers(direct)
+    if direct.status_code >= 400:
+        assert forwarded.headers.get("x-amzn-errortype") == direct.headers.get("x-amzn-errortype")
+
+
+@pytest.mark.parametrize(
+    "endpoint, body, status",
+    [
+        (None, ROW_B.encode(), 200),
+        (None, b"1,2,3", 424),  # ModelError: wrong feature count
+        ("no-such-endpoint", ROW_B.encode(), 400),
+    ],
+)
+def test_runtime_answers_are_the_emulators_byte_for_byte(localstack, sagemaker_emulator, deployed_endpoint,
+                                                         endpoint, body, status):
+    path = f"/endpoints/{endpoint or deployed_endpoint}/invocations"
+    direct, forwarded = _both(localstack, sagemaker_emulator, target=None, body=body, path=path, content_type="text/csv")
+    assert direct.status_code == status
+    assert forwarded.status_code == direct.status_code
+    assert forwarded.content == direct.content
+    assert _stable_headers(forwarded) == _stable_headers(direct)
+    if status == 200:
+        assert forwarded.headers["x-Amzn-Invoked-Production-Variant"] == "AllTraffic"
+    else:
+        assert forwarded.headers["x-amzn-errortype"] == direct.headers["x-amzn-errortype"]
+
+
+def test_boto3_with_only_localstacks_endpoint_reaches_sagemaker(localstack, localstack_session, deployed_endpoint):
+    config = Config(retries={"max_attempts": 1})
+    sm = localstack_session.client("sagemaker", endpoint_url=localstack.url, config=config)
+    runtime = localstack_session.client("sagemaker-runtime", endpoint_url=localstack.url, config=config)
+    assert deployed_endpoint in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
+    answer = runtime.invoke_endpoint(EndpointName=deployed_endpoint, ContentType="text/csv", Body=ROW_B)
+    assert json.loads(answer["Body"].read())["predictions"][0]["predicted_label"] == 0
+    with pytest.raises(runtime.exceptions.ModelError):
+        runtime.invoke_endpoint(EndpointName=deployed_endpoint, ContentType="text/csv", Body="1,2")
+
+
+def _aws_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    aws = Path(sys.executable).with_name("aws")
+    return subprocess.run([str(aws), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_aws_cli_with_only_aws_endpoint_url(localstack, deployed_endpoint, tmp_path):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_ENDPOINT_URL": localstack.url,
+        "AWS_ACCESS_KEY_ID": names.LOCAL_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": names.LOCAL_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": names.DEFAULT_REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    listed = _aws_cli(["sagemaker", "list-endpoints", "--output", "json"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert deployed_endpoint in [e["EndpointName"] for e in json.loads(listed.stdout)["Endpoints"]]
+    row = tmp_path / "row.csv"
+    row.write_text(ROW_B)
+    out = tmp_path / "out.json"
+    invoked = _aws_cli(
+        ["sagemaker-runtime", "invoke-endpoint", "--endpoint-name", deployed_endpoint, "--content-type", "text/csv",
+         "--body", f"fileb://{row}", str(out)],
+        env,
+    )
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(out.read_text())["predictions"][0]["predicted_label"] == 0
+    # and the same with --endpoint-url instead of the variable
+    env.pop("AWS_ENDPOINT_URL")
+    listed = _aws_cli(["--endpoint-url", localstack.url, "sagemaker", "list-endpoints", "--output", "json"], env)
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_the_2018_blog_lambda_as_published_answers_b_through_api_gateway(localstack, lam, iam, apigw,
+                                                                          deployed_endpoint):
+    """ENDPOINT_NAME is the function's only variable: the executor's AWS_ENDPOINT_URL plus forwarding do the rest."""
+    name = create_function(
+        lam, iam, {"lambda_function.py": BLOG_LAMBDA}, handler="lambda_function.lambda_handler",
+        Environment={"Variables": {"ENDPOINT_NAME": deployed_endpoint}}, Timeout=30,
+    )
+    api_id = apigw.create_rest_api(name=unique("blog"))["id"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart=names.API_RESOURCE_PATH)["id"]
+    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="POST", authorizationType="NONE")
+    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    apigw.put_integration(
+        restApiId=api_id, resourceId=resource, httpMethod="POST", type="AWS", integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{names.DEFAULT_REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    )
+    apigw.put_method_response(restApiId=api_id, resourceId=resource, httpMethod="POST", statusCode="200")
+    apigw.put_integration_response(restApiId=api_id, resourceId=resource, httpMethod="POST", statusCode="200",
+                                   selectionPattern="")
+    lam.add_permission(FunctionName=name, StatementId=unique("apigw"), Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com")
+    apigw.create_deployment(restApiId=api_id, stageName="prod")
+    response = httpx.post(
+        f"{localstack.url}/_aws/execute-api/{api_id}/prod/{names.API_RESOURCE_PATH}",
+        content=json.dumps({"data": ROW_B}), headers={"Content-Type": "application/json"}, timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == "B"
+    variables = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    assert variables == {"ENDPOINT_NAME": deployed_endpoint}
+
+
+def test_emulator_not_running_is_service_unavailable_naming_it(tmp_path):
+    from contract.net import free_port
+    from emulator.localstack.launcher import LocalStackProcess
+
+    nowhere = f"http://{names.LOOPBACK}:{free_port()}"
+    with LocalStackProcess(port=free_port(), state_dir=tmp_path, sagemaker_url=nowhere) as ls:
+        response = _signed(ls.url, target="ListEndpoints", body=b"{}")
+        answer = httpx.Client(timeout=30).send(response)
+    assert answer.status_code == 503
+    assert answer.headers["x-amzn-errortype"] == "ServiceUnavailable"
+    assert nowhere in answer.json()["message"]
