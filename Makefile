@@ -23,7 +23,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # uv never downloads an interpreter: .venv uses $(PYTHON), LocalStack's venv a Python 3.13 found locally
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: venv venv-dev demo test test-compose docker-engine up down bench clean mxnet-venv
+.PHONY: venv venv-dev demo test test-compose docker-engine up down bench parity clean mxnet-venv
 
 ifeq ($(SAGESTACK_INSTALLER),pip)
 UV :=
@@ -95,6 +95,12 @@ mxnet-venv:
 	@test -x $(MXNET_VENV)/bin/python || $(PYTHON310) -m venv $(MXNET_VENV)
 	$(MXNET_VENV)/bin/python -m pip install -q --disable-pip-version-check mxnet==1.9.1 "numpy<1.24"
 	@echo "MXNet 1.9.1 ready in $(MXNET_VENV); make test now runs the MXNet load tests"
+
+# LocalStack's own parity tests (Lambda, API Gateway; Python runtimes) against the kit's LocalStack.
+# PARITY_ARGS="--source /path/to/localstack-checkout" to use a checkout instead of cloning once.
+PARITY_ARGS ?=
+parity: venv
+	$(VENV)/bin/python -m emulator.localstack.parity $(PARITY_ARGS)
 
 clean:
 	-$(VENV)/bin/sagestack down 2>/dev/null

@@ -88,6 +88,14 @@ def free_port_outside_ephemeral_range() -> int:
     raise SystemExit("no free port found in 20000-32000")
 
 
+def summary_line(output: str) -> str:
+    """pytest's final counts line ("64 passed, 3 failed, 120 deselected in 95.1s")."""
+    for line in reversed(output.splitlines()):
+        if any(word in line for word in (" passed", " failed", " error", "no tests ran")) and " in " in line:
+            return line.strip("= ")
+    return "(no summary: see the log)"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator.localstack.parity", description=__doc__.split("\n")[0])
     parser.add_argument("--source", type=Path, help=f"a checkout of {REPOSITORY} at {ARCHIVED_COMMIT[:9]}")
@@ -123,9 +131,7 @@ def main(argv: list[str]) -> int:
             proc = subprocess.run(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             log = state / f"{suite}.log"
             log.write_text(proc.stdout)
-            summary = next((line for line in reversed(proc.stdout.splitlines()) if " in " in line and "=" in line
-                            or line.startswith(("FAILED", "ERROR"))), "(no summary)")
-            results[suite] = summary.strip("= ")
+            results[suite] = summary_line(proc.stdout)
             print(f"[parity] {suite}: {results[suite]} (log {log})", flush=True)
     except LocalStackError as exc:
         print(f"[parity] {exc}", file=sys.stderr)
