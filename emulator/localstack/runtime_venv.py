@@ -36,6 +36,10 @@ LAMBDA_RUNTIME_LOCK = HERE / "lambda-runtime.lock"
 PLUGIN_DIR = HERE / "plugin"
 STAMP_NAME = ".sagestack-stamp"
 LAMBDA_LIBS_NAME = "lambda-runtime-libs"
+# boto3 & co. for python3.8/3.9 handlers: a separate, idempotent step (like the service catalog), so
+# adding it does not rebuild existing venvs; the executor finds it next to LAMBDA_LIBS_NAME
+LAMBDA_RUNTIME_PY38_LOCK = HERE / "lambda-runtime-py38.lock"
+LAMBDA_LIBS_PY38_NAME = LAMBDA_LIBS_NAME + "-py38"
 CATALOG_DIR_NAME = "service-catalog"
 
 
@@ -109,7 +113,31 @@ def ensure_venv(log=None) -> Path:
         _build(venv, log)
     if not any(catalog_dir(venv).glob("service-catalog-*.dill")):
         _build_catalog(venv, log)
+    if not _py38_libs_current(venv):
+        _build_py38_libs(venv, log)
     return venv
+
+
+def _py38_libs_current(venv: Path) -> bool:
+    stamp = venv / LAMBDA_LIBS_PY38_NAME / STAMP_NAME
+    return stamp.is_file() and stamp.read_text() == LAMBDA_RUNTIME_PY38_LOCK.read_text()
+
+
+def _build_py38_libs(venv: Path, log) -> None:
+    """boto3 for python3.8/3.9 handlers next to the main set (the executor picks it by runtime)."""
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _py38_libs_current(venv):
+            return
+        target = venv / LAMBDA_LIBS_PY38_NAME
+        shutil.rmtree(target, ignore_errors=True)
+        _run(
+            "install boto3 for python3.8/3.9 Lambda handlers",
+            [str(venv_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+             "--target", str(target), "-r", str(LAMBDA_RUNTIME_PY38_LOCK)],
+            log,
+        )
+        (target / STAMP_NAME).write_text(LAMBDA_RUNTIME_PY38_LOCK.read_text())
 
 
 def _build_catalog(venv: Path, log) -> None:

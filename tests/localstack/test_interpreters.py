@@ -54,4 +54,6 @@ def test_runtime_names():
     assert interpreters.version_of_runtime("python3.12") == "3.12"
     with pytest.raises(ValueError):
         interpreters.version_of_runtime("nodejs22.x")
-    assert interpreters.SUPPORTED_PYTHON_RUNTIMES == ("python3.10", "python3.11", "python3.12", "python3.13")
+    assert interpreters.SUPPORTED_PYTHON_RUNTIMES == (
+        "python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    )

@@ -137,10 +137,13 @@ def test_deprecated_but_not_blocked_runtimes_run_where_their_interpreter_exists(
     except InterpreterNotFound:
         pytest.skip(f"no {runtime} interpreter on this machine")
     name = create_function(
-        lam, iam, "import sys, os\ndef handler(event, context):\n    return ['%d.%d' % sys.version_info[:2], os.environ['AWS_EXECUTION_ENV']]\n",
-        runtime=runtime,
+        lam, iam,
+        "import sys, os, boto3\ndef handler(event, context):\n"
+        "    boto3.client('s3', region_name='us-east-1')\n"
+        "    return ['%d.%d' % sys.version_info[:2], os.environ['AWS_EXECUTION_ENV'], boto3.__version__ > '1']\n",
+        runtime=runtime, Timeout=60,
     )
-    assert invoke_json(lam, name, {})[1] == [runtime.removeprefix("python"), f"AWS_Lambda_{runtime}"]
+    assert invoke_json(lam, name, {})[1] == [runtime.removeprefix("python"), f"AWS_Lambda_{runtime}", True]
 
 
 def _host_paths_absent(frames: list[str]) -> None:

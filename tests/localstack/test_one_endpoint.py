@@ -219,3 +219,21 @@ def test_emulator_not_running_is_service_unavailable_naming_it(tmp_path):
     assert answer.status_code == 503
     assert answer.headers["x-amzn-errortype"] == "ServiceUnavailable"
     assert nowhere in answer.json()["message"]
+
+
+@pytest.mark.slow
+def test_sagemaker_sdk_v3_with_only_aws_endpoint_url(localstack, deployed_endpoint):
+    """sagemaker-core's Endpoint builds its own clients: AWS_ENDPOINT_URL alone must reach SageMaker."""
+    from tests.sagemaker.test_runtime import ROW, SDK_SCRIPT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=names.LOCAL_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=names.LOCAL_SECRET_ACCESS_KEY,
+               AWS_DEFAULT_REGION=names.DEFAULT_REGION, AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_ENDPOINT_URL=localstack.url)
+    done = subprocess.run([sys.executable, "-c", SDK_SCRIPT, deployed_endpoint, ROW], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.strip().splitlines() if line.startswith("{")]
+    assert lines[0]["status"] == "InService" and lines[0]["variant"] == "AllTraffic"
+    assert lines[0]["body"]["predictions"][0]["predicted_label"] in (0, 1)
+    assert lines[1] == {"error": "ModelError", "code": "ModelError"}

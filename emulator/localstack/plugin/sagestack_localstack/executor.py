@@ -61,9 +61,19 @@ MAX_KEPT_LOG_CHARS = 64 * 1024
 PROVISIONED = "provisioned-concurrency"  # AWS_LAMBDA_INITIALIZATION_TYPE of a provisioned environment
 
 
-def libs_dir() -> str:
-    """boto3 & co. for handlers (built by the launcher; see lambda-runtime.lock)."""
-    return os.environ.get("SAGESTACK_LAMBDA_RUNTIME_LIBS", "")
+LIBS_PY38_SUFFIX = "-py38"  # sibling dir for python3.8/3.9 (runtime_venv.LAMBDA_LIBS_PY38_NAME)
+OLD_BOTO3_RUNTIMES = ("python3.8", "python3.9")
+
+
+def libs_dir(runtime: str | None = None) -> str:
+    """boto3 & co. for handlers of `runtime` (built with the venv; see lambda-runtime*.lock).
+
+    python3.8/3.9 get their own set (current urllib3 does not import there) when it exists.
+    """
+    main = os.environ.get("SAGESTACK_LAMBDA_RUNTIME_LIBS", "")
+    if main and runtime in OLD_BOTO3_RUNTIMES and Path(main + LIBS_PY38_SUFFIX).is_dir():
+        return main + LIBS_PY38_SUFFIX
+    return main
 
 
 def loopback_host() -> str:
@@ -253,7 +263,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         python = find_python(version_of_runtime(cfg.runtime))
         code_dir = str(cfg.code.get_unzipped_code_location()) if cfg.code else ""
         env = {k: str(v) for k, v in env_vars.items() if k not in INTERNAL_ENV}
-        runtime_dir = libs_dir()
+        runtime_dir = libs_dir(cfg.runtime)
         env.update(
             {
                 "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin", "/opt/bin"]),
@@ -289,7 +299,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._proc = subprocess.Popen(
-                [python, "-S", "-B", "-u", str(WORKER_SCRIPT), str(child.fileno()), code_dir, libs_dir()],
+                [python, "-S", "-B", "-u", str(WORKER_SCRIPT), str(child.fileno()), code_dir, libs_dir(cfg.runtime)],
                 env=self._env,
                 cwd=code_dir,
                 stdin=subprocess.DEVNULL,
