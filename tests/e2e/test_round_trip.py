@@ -103,8 +103,8 @@ def test_direct_lambda_invocation_with_the_same_payload(sagestack_stack, sagesta
     assert "FunctionError" not in response
     assert json.loads(response["Payload"].read()) == "B"
     env = lam.get_function_configuration(FunctionName=sagestack_outputs["function_name"])["Environment"]["Variables"]
-    # The function reaches the emulator through the profile-derived variable, not code.
-    assert env == {"ENDPOINT_NAME": "sagestack", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": f"http://127.0.0.1:{sagestack_stack.environment['SAGESTACK_SAGEMAKER_PORT']}"}
+    # As on AWS, ENDPOINT_NAME is all it has: LocalStack's AWS_ENDPOINT_URL and its SageMaker forwarding do the rest.
+    assert env == {"ENDPOINT_NAME": "sagestack"}
 
 
 def test_unmodified_aws_cli_talks_to_the_stack_through_the_kit_profile(sagestack_stack, sagestack_outputs):

@@ -237,3 +237,26 @@ def test_sagemaker_sdk_v3_with_only_aws_endpoint_url(localstack, deployed_endpoi
     assert lines[0]["status"] == "InService" and lines[0]["variant"] == "AllTraffic"
     assert lines[0]["body"]["predictions"][0]["predicted_label"] in (0, 1)
     assert lines[1] == {"error": "ModelError", "code": "ModelError"}
+
+
+def test_a_function_reaches_sagemaker_directly_and_through_localstack(localstack, lam, iam, sagemaker_emulator,
+                                                                      deployed_endpoint):
+    """Functions get the emulator for SageMaker (no hop); with only AWS_ENDPOINT_URL, forwarding answers the same."""
+    name = create_function(
+        lam, iam,
+        """
+        import os, boto3
+        def handler(event, context):
+            direct = boto3.client("sagemaker-runtime")
+            for key in ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
+                os.environ.pop(key, None)
+            through_localstack = boto3.client("sagemaker")
+            return {"direct": direct.meta.endpoint_url, "via": through_localstack.meta.endpoint_url,
+                    "endpoints": [e["EndpointName"] for e in through_localstack.list_endpoints()["Endpoints"]]}
+        """,
+        Timeout=60,
+    )
+    body = json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
+    assert body["direct"] == sagemaker_emulator.url
+    assert body["via"] == localstack.url
+    assert deployed_endpoint in body["endpoints"]

@@ -76,6 +76,20 @@ def libs_dir(runtime: str | None = None) -> str:
     return main
 
 
+def sagemaker_endpoints() -> dict[str, str]:
+    """SageMaker for every function, like the rest of AWS: straight to the emulator.
+
+    LocalStack gives each function AWS_ENDPOINT_URL (itself), which already reaches SageMaker
+    through patches/sagemaker_forwarding.py; naming the emulator for the two SageMaker clients
+    saves the hop through LocalStack's gateway on every InvokeEndpoint. A function's own
+    variables still win.
+    """
+    url = os.environ.get("SAGESTACK_SAGEMAKER_URL", "").strip()
+    if not url:
+        return {}
+    return {"AWS_ENDPOINT_URL_SAGEMAKER": url, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": url}
+
+
 def loopback_host() -> str:
     """Where a worker reaches LocalStack: its listen address, or loopback when it listens on all."""
     host = config.GATEWAY_LISTEN[0].host
@@ -282,6 +296,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             }
         )
+        env.update(sagemaker_endpoints())
         env.update({k: str(v) for k, v in user_env.items()})  # the function's own variables win
         env.pop("PYTHONHOME", None)
         return env
