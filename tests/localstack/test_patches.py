@@ -91,3 +91,32 @@ def test_apply_all_applies_each_patch_once(monkeypatch):
     assert patches.apply_all("boot") == list(patches.BOOT)
     assert patches.apply_all("boot") == []
     assert calls == list(patches.BOOT)
+
+
+@pytest.mark.parametrize(
+    "method, path, headers, query, expected",
+    [
+        ("POST", "/", {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/sagemaker/aws4_request, "
+                                         "SignedHeaders=host, Signature=x", "X-Amz-Target": "SageMaker.ListEndpoints"},
+         {}, True),
+        ("POST", "/endpoints/e/invocations", {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/eu-west-1/"
+                                                                "sagemaker/aws4_request, SignedHeaders=host, Signature=x"},
+         {}, True),
+        # another service's signature decides, whatever the path looks like
+        ("POST", "/endpoints/e/invocations", {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/"
+                                                                "s3/aws4_request, SignedHeaders=host, Signature=x"},
+         {}, False),
+        ("POST", "/", {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20261202/us-east-1/lambda/aws4_request"}, {},
+         False),
+        ("GET", "/x", {}, {"X-Amz-Credential": "test/20261202/us-east-1/sagemaker/aws4_request"}, True),
+        ("POST", "/", {"X-Amz-Target": "SageMaker.DescribeEndpoint"}, {}, True),
+        ("POST", "/", {"X-Amz-Target": "Logs_20140328.PutLogEvents"}, {}, False),
+        ("POST", "/endpoints/my-endpoint/invocations", {}, {}, True),
+        ("GET", "/endpoints/my-endpoint/invocations", {}, {}, False),
+        ("POST", "/_aws/execute-api/abc/prod/ml-model-api", {}, {}, False),
+    ],
+)
+def test_sagemaker_requests_are_recognised_by_scope_target_or_path(method, path, headers, query, expected):
+    from emulator.localstack.plugin.sagestack_localstack.patches.sagemaker_forwarding import is_sagemaker_request
+
+    assert is_sagemaker_request(method, path, headers, query) is expected
