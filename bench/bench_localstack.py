@@ -1,4 +1,5 @@
-"""LocalStack on the host with the `local` Lambda executor: ready time, invoke and API Gateway figures, memory.
+"""LocalStack on the host with the `local` Lambda executor against MiniStack: ready time, invoke and API Gateway
+figures, memory, and the ratios issue 10 sets as targets.
 
 `python -m bench localstack` (env BENCH_SECONDS=5, BENCH_DIRECT_THREADS=4, BENCH_APIGW_THREADS=8).
 
@@ -8,12 +9,14 @@ client's CPU, on the same 2 cores, stays small next to the server's; LocalStack 
 signatures, so requests carry only the credential scope it routes by. Baselines measured in the
 same run with the same client: starting a bare python3.13 (for the ready time), and LocalStack
 answering requests that run no function (a Lambda API call, GetAccountSettings, and the health
-route: the floor of its AWS protocol stack and of its HTTP gateway). Published reference
+route: the floor of its AWS protocol stack and of its HTTP gateway), and MiniStack (bench/ministack.py, in a
+bench-only venv) given the same functions, the same REST API and the same load. Published reference
 (Floci's README): LocalStack with its Docker executor 120 Lambda req/s, Floci 289 req/s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -29,7 +32,6 @@ import psutil
 
 from contract import names
 from contract.net import free_port
-from emulator.localstack import runtime_venv
 from emulator.localstack.launcher import LocalStackProcess
 from emulator.localstack.plugin.sagestack_localstack.interpreters import find_python
 
@@ -116,26 +118,41 @@ def _boto3_invokes(url: str, function: str, threads: int, seconds: float):
     return _run_and_summarise(run, threads, latencies, errors, seconds)
 
 
-def _ready_time(runs: int = 3) -> tuple[float, float]:
-    """Median seconds from start() to healthy, and the same for a bare `python3.13 -c pass`."""
-    runtime_venv.ensure_venv()
-    ready, bare = [], []
+def _ready_time(start_target, runs: int = 3) -> float:
+    """Median seconds from launching a target to its health route answering."""
+    ready = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
+            started = time.perf_counter()
+            proc = start_target(Path(tmp))
+            ready.append(time.perf_counter() - started)
+            proc.stop()
+    return statistics.median(ready)
+
+
+def _bare_python_time(runs: int = 3) -> float:
     python = find_python("3.13")
+    times = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run([python, "-c", "pass"], check=True)
-        bare.append(time.perf_counter() - started)
-        with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
-            proc = LocalStackProcess(port=free_port(), state_dir=Path(tmp))
-            started = time.perf_counter()
-            proc.start(timeout=120)
-            ready.append(time.perf_counter() - started)
-            proc.stop()
-    return statistics.median(ready), statistics.median(bare)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _tree_rss_mb(pid: int) -> tuple[float, int]:
+    """RSS of a server and all its descendants (its Lambda workers), and how many descendants."""
+    root = psutil.Process(pid)
+    children = root.children(recursive=True)
+    total = root.memory_info().rss
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_info().rss
+    return total / 2**20, len(children)
 
 
 def _create(lam, iam_arn: str, name: str, source: str, **kwargs) -> str:
@@ -153,75 +170,141 @@ def _create(lam, iam_arn: str, name: str, source: str, **kwargs) -> str:
     return lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
 
 
-def main() -> None:
-    print("LocalStack (host mode) + local Lambda executor; 2 shared cores: compare ratios, not absolutes")
-    ready, bare = _ready_time()
-    print(f"\n{'start-up':<46}{'seconds':>10}")
-    print(f"{'LocalStack start() -> healthy (median of 3)':<46}{ready:>10.2f}")
-    print(f"{'baseline: bare python3.13 -c pass':<46}{bare:>10.3f}")
+def deploy_bench_api(url: str) -> tuple[str, str]:
+    """The bench's functions and REST API on a target; returns (invoke path, REST API path)."""
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    lam = session.client("lambda", endpoint_url=url)
+    iam = session.client("iam", endpoint_url=url)
+    apigw = session.client("apigateway", endpoint_url=url)
+    role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    _create(lam, role, "bench-constant", CONSTANT_HANDLER)
+    proxy_arn = _create(lam, role, "bench-proxy", PROXY_HANDLER)
+    api = apigw.create_rest_api(name="bench")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    res = apigw.create_resource(restApiId=api, parentId=root, pathPart=names.API_RESOURCE_PATH)["id"]
+    apigw.put_method(restApiId=api, resourceId=res, httpMethod="POST", authorizationType="NONE")
+    apigw.put_integration(
+        restApiId=api, resourceId=res, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{proxy_arn}/invocations",
+    )
+    apigw.create_deployment(restApiId=api, stageName="prod")
+    return "/2015-03-31/functions/bench-constant/invocations", f"/_aws/execute-api/{api}/prod/{names.API_RESOURCE_PATH}"
 
+
+LAMBDA_HEADERS = {"Authorization": AUTH.format(service="lambda"), "Content-Type": "application/json"}
+API_HEADERS = {"Content-Type": "application/json"}
+EVENT = json.dumps({"data": ROW}).encode()
+
+
+def _workload(proc, health_path: str) -> dict:
+    """The same run on any target: idle memory, then the same functions under the same load."""
+    time.sleep(1.0)
+    result: dict = {"idle_rss": _rss_mb(proc.pid)}
+    invoke_path, api_path = deploy_bench_api(proc.url)
+    # warm up: one environment per client thread
+    _load(proc.port, "POST", invoke_path, EVENT, LAMBDA_HEADERS, DIRECT_THREADS, 1.0)
+    _load(proc.port, "POST", api_path, EVENT, API_HEADERS, APIGW_THREADS, 1.0)
+    get_settings = {"Authorization": AUTH.format(service="lambda")}
+    result["rows"] = {
+        "settings": _load(proc.port, "GET", "/2016-08-19/account-settings/", b"", get_settings, DIRECT_THREADS, SECONDS),
+        "invoke": _load(proc.port, "POST", invoke_path, EVENT, LAMBDA_HEADERS, DIRECT_THREADS, SECONDS),
+        "boto3": _boto3_invokes(proc.url, "bench-constant", DIRECT_THREADS, SECONDS),
+        "health": _load(proc.port, "GET", health_path, b"", {}, APIGW_THREADS, SECONDS),
+        "apigw": _load(proc.port, "POST", api_path, EVENT, API_HEADERS, APIGW_THREADS, SECONDS),
+    }
+    result["busy_rss"] = _rss_mb(proc.pid)
+    result["tree_rss"], result["descendants"] = _tree_rss_mb(proc.pid)
+    return result
+
+
+ROW_LABELS = {
+    "settings": f"Lambda GetAccountSettings, no function ({DIRECT_THREADS} conns)",
+    "invoke": f"Lambda Invoke, direct ({DIRECT_THREADS} conns)",
+    "boto3": f"Lambda Invoke via boto3 clients ({DIRECT_THREADS} threads)",
+    "health": f"GET health route ({APIGW_THREADS} conns)",
+    "apigw": f"API Gateway AWS_PROXY -> Lambda ({APIGW_THREADS} conns)",
+}
+# issue 10's targets, as (key, direction, bound): ready <= 2x and idle RSS <= 3x MiniStack's,
+# throughput >= 2x MiniStack's on Invoke and on AWS_PROXY
+TARGETS = (("ready", "<=", 2.0), ("idle_rss", "<=", 3.0), ("invoke", ">=", 2.0), ("apigw", ">=", 2.0))
+
+
+def _start_localstack(tmp: Path) -> LocalStackProcess:
+    return LocalStackProcess(port=free_port(), state_dir=tmp).start(timeout=120)
+
+
+def _start_ministack(tmp: Path):
+    from bench.ministack import MiniStackProcess
+
+    return MiniStackProcess(port=free_port(), state_dir=tmp).start(timeout=120)
+
+
+def _run_target(start_target, health_path: str) -> dict:
+    ready = _ready_time(start_target)
     with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
-        proc = LocalStackProcess(port=free_port(), state_dir=Path(tmp)).start(timeout=120)
+        proc = start_target(Path(tmp))
         try:
-            time.sleep(1.0)
-            idle_rss = _rss_mb(proc.pid)
-            session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
-            lam = session.client("lambda", endpoint_url=proc.url)
-            iam = session.client("iam", endpoint_url=proc.url)
-            apigw = session.client("apigateway", endpoint_url=proc.url)
-            role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-            _create(lam, role, "bench-constant", CONSTANT_HANDLER)
-            proxy_arn = _create(lam, role, "bench-proxy", PROXY_HANDLER)
-
-            api = apigw.create_rest_api(name="bench")["id"]
-            root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-            res = apigw.create_resource(restApiId=api, parentId=root, pathPart=names.API_RESOURCE_PATH)["id"]
-            apigw.put_method(restApiId=api, resourceId=res, httpMethod="POST", authorizationType="NONE")
-            apigw.put_integration(
-                restApiId=api, resourceId=res, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
-                uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{proxy_arn}/invocations",
-            )
-            apigw.create_deployment(restApiId=api, stageName="prod")
-
-            lambda_headers = {"Authorization": AUTH.format(service="lambda"), "Content-Type": "application/json"}
-            invoke_path = "/2015-03-31/functions/bench-constant/invocations"
-            event = json.dumps({"data": ROW}).encode()
-            api_path = f"/_aws/execute-api/{api}/prod/{names.API_RESOURCE_PATH}"
-            api_headers = {"Content-Type": "application/json"}
-            # warm up: one environment per client thread
-            _load(proc.port, "POST", invoke_path, event, lambda_headers, DIRECT_THREADS, 1.0)
-            _load(proc.port, "POST", api_path, event, api_headers, APIGW_THREADS, 1.0)
-
-            rows = []
-            get_fn_headers = {"Authorization": AUTH.format(service="lambda")}
-            rows.append((f"baseline: Lambda GetAccountSettings ({DIRECT_THREADS} conns)",
-                         _load(proc.port, "GET", "/2016-08-19/account-settings/", b"", get_fn_headers,
-                               DIRECT_THREADS, SECONDS)))
-            rows.append((f"Lambda Invoke, direct ({DIRECT_THREADS} conns)",
-                         _load(proc.port, "POST", invoke_path, event, lambda_headers, DIRECT_THREADS, SECONDS)))
-            rows.append((f"Lambda Invoke via boto3 clients ({DIRECT_THREADS} threads)",
-                         _boto3_invokes(proc.url, "bench-constant", DIRECT_THREADS, SECONDS)))
-            rows.append((f"baseline: GET /_localstack/health ({APIGW_THREADS} conns)",
-                         _load(proc.port, "GET", "/_localstack/health", b"", {}, APIGW_THREADS, SECONDS)))
-            rows.append((f"API Gateway AWS_PROXY -> Lambda ({APIGW_THREADS} conns)",
-                         _load(proc.port, "POST", api_path, event, api_headers, APIGW_THREADS, SECONDS)))
-            print(f"\n{'throughput (' + str(SECONDS) + ' s closed loop)':<48}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-            for label, (rps, p50, p99, errs) in rows:
-                print(f"{label:<48}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{errs:>8}")
-            print(f"{'reference (Floci README): LocalStack Docker executor':<48}{120:>9}")
-            print(f"{'reference (Floci README): Floci':<48}{289:>9}")
-
-            busy_rss = _rss_mb(proc.pid)
-            _create(lam, role, "bench-bare", BARE_PID_HANDLER)
-            _create(lam, role, "bench-boto3", BOTO3_HANDLER, Timeout=30)
-            bare_pid = json.loads(lam.invoke(FunctionName="bench-bare")["Payload"].read())
-            boto3_pid = json.loads(lam.invoke(FunctionName="bench-boto3")["Payload"].read())
-            workers = [c for c in psutil.Process(proc.pid).children(recursive=True)]
-            print(f"\n{'resident memory':<48}{'MB':>9}")
-            print(f"{'LocalStack process, idle after start':<48}{idle_rss:>9.0f}")
-            print(f"{'LocalStack process, after the load above':<48}{busy_rss:>9.0f}")
-            print(f"{'one warm Lambda worker (handler: os.getpid)':<48}{_rss_mb(bare_pid):>9.0f}")
-            print(f"{'one warm Lambda worker (handler imports boto3)':<48}{_rss_mb(boto3_pid):>9.0f}")
-            print(f"{'Lambda workers alive now':<48}{len(workers):>9}")
+            result = _workload(proc, health_path)
+            if isinstance(proc, LocalStackProcess):
+                result.update(_worker_memory(proc))
         finally:
             proc.stop()
+    result["ready"] = ready
+    return result
+
+
+def _worker_memory(proc: LocalStackProcess) -> dict:
+    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+    lam = session.client("lambda", endpoint_url=proc.url)
+    role = "arn:aws:iam::000000000000:role/bench"
+    _create(lam, role, "bench-bare", BARE_PID_HANDLER)
+    _create(lam, role, "bench-boto3", BOTO3_HANDLER, Timeout=30)
+    bare_pid = json.loads(lam.invoke(FunctionName="bench-bare")["Payload"].read())
+    boto3_pid = json.loads(lam.invoke(FunctionName="bench-boto3")["Payload"].read())
+    return {"bare_worker_rss": _rss_mb(bare_pid), "boto3_worker_rss": _rss_mb(boto3_pid)}
+
+
+def _ratio(ls: float, ms: float) -> str:
+    return f"{ls / ms:.2f}x" if ms else "n/a"
+
+
+def main() -> None:
+    print("LocalStack (host mode, local executor) vs MiniStack (local executor), one run, same functions,")
+    print("same client; 2 shared cores: compare ratios, not absolutes")
+    bare = _bare_python_time()
+    ls = _run_target(_start_localstack, names.LOCALSTACK_HEALTH_PATH)
+    try:
+        ms = _run_target(_start_ministack, "/_ministack/health")
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:  # no PyPI at set-up: LocalStack alone
+        print(f"\nMiniStack baseline unavailable ({exc}); LocalStack figures only")
+        ms = None
+    width = 50
+    print(f"\n{'start-up (median of 3), seconds':<{width}}{'LocalStack':>11}{'MiniStack':>11}{'ratio':>8}")
+    print(f"{'start -> health answers':<{width}}{ls['ready']:>11.2f}{(ms or ls)['ready'] if ms else float('nan'):>11.2f}"
+          f"{_ratio(ls['ready'], ms['ready']) if ms else '':>8}")
+    print(f"{'baseline: bare python3.13 -c pass':<{width}}{bare:>11.3f}")
+    print(f"\n{'throughput (' + str(SECONDS) + ' s closed loop), req/s | p50 ms':<{width}}"
+          f"{'LocalStack':>15}{'MiniStack':>15}{'ratio':>8}{'errors':>9}")
+    for key, label in ROW_LABELS.items():
+        lr, lp50, _, lerr = ls["rows"][key]
+        mr, mp50, _, merr = ms["rows"][key] if ms else (float("nan"),) * 3 + (0,)
+        print(f"{label:<{width}}{lr:>8.0f} |{lp50:>5.0f}{mr:>8.0f} |{mp50:>5.0f}"
+              f"{_ratio(lr, mr) if ms else '':>8}{f'{lerr}/{merr}':>9}")
+    print(f"{'reference (Floci README): LocalStack Docker executor':<{width}}{120:>8}")
+    print(f"{'reference (Floci README): Floci':<{width}}{289:>8}")
+    print(f"\n{'resident memory, MB':<{width}}{'LocalStack':>11}{'MiniStack':>11}{'ratio':>8}")
+    for key, label in (("idle_rss", "server, idle after start"), ("busy_rss", "server, after the load above"),
+                       ("tree_rss", "server + Lambda workers, after the load")):
+        print(f"{label:<{width}}{ls[key]:>11.0f}{ms[key] if ms else float('nan'):>11.0f}"
+              f"{_ratio(ls[key], ms[key]) if ms else '':>8}")
+    print(f"{'processes under the server':<{width}}{ls['descendants']:>11}{ms['descendants'] if ms else '':>11}")
+    print(f"{'one warm LocalStack Lambda worker (os.getpid)':<{width}}{ls['bare_worker_rss']:>11.0f}")
+    print(f"{'one warm LocalStack Lambda worker (imports boto3)':<{width}}{ls['boto3_worker_rss']:>11.0f}")
+    if ms:
+        print("\nissue 10 targets (LocalStack / MiniStack):")
+        for key, direction, bound in TARGETS:
+            value = ls[key] if key in ls else ls["rows"][key][0]
+            peer = ms[key] if key in ms else ms["rows"][key][0]
+            ratio = value / peer if peer else float("nan")
+            met = ratio <= bound if direction == "<=" else ratio >= bound
+            print(f"  {key:<10} {ratio:>6.2f}x  target {direction} {bound:.1f}x  {'met' if met else 'NOT met'}")

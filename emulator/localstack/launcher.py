@@ -35,7 +35,7 @@ BOOT_MODULE = "sagestack_localstack.boot"
 # Variables copied from the caller's environment; everything else (AWS_*, LocalStack settings
 # meant for another instance, PYTHON*) is dropped so LocalStack runs the same everywhere.
 PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYENV_ROOT", "USER", "LOGNAME")
-PASSTHROUGH_PREFIXES = ("SAGESTACK_PYTHON3",)
+PASSTHROUGH_PREFIXES = ("SAGESTACK_PYTHON3", "SAGESTACK_LAMBDA_SANDBOX", "SAGESTACK_LOGS_")
 
 
 class LocalStackError(RuntimeError):
@@ -167,6 +167,7 @@ class LocalStackProcess:
             )
         for sub in ("filesystem", "volume", "tmp", "cache", "config", "cert"):
             (self.runtime_dir / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.runtime_dir / "cert", 0o700)  # it holds the TLS private key (plugin tls.py writes it 0600)
         env = self.environment()
         if not detach:  # tied to us: if we are killed hard, LocalStack stops itself
             env["SAGESTACK_EXIT_WITH_PARENT"] = "1"

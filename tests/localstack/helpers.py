@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import textwrap
 import uuid
 import zipfile
+
+import psutil
 
 TRUST_POLICY = json.dumps(
     {
@@ -57,3 +60,28 @@ def invoke_json(lam, name: str, event: object = None, **kwargs) -> tuple[dict, o
     response = lam.invoke(FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kwargs)
     raw = response["Payload"].read()
     return response, (json.loads(raw) if raw else None)
+
+
+def worker_pid(log_stream_name: str) -> int | None:
+    """The host pid of the worker (the function's Python) of the environment writing `log_stream_name`.
+
+    A function cannot know its host pid (its environment has a PID namespace of its own where
+    bubblewrap is available), so tests find the worker from the host: each environment's
+    worker carries its own AWS_LAMBDA_LOG_STREAM_NAME (context.log_stream_name).
+    """
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            cmdline, env = proc.info["cmdline"] or [""], proc.info["environ"] or {}
+        except psutil.Error:
+            continue
+        if env.get("AWS_LAMBDA_LOG_STREAM_NAME") == log_stream_name and \
+                os.path.basename(cmdline[0]).startswith("python"):
+            return proc.pid
+    return None
+
+
+def process_gone(pid: int | None) -> bool:
+    try:
+        return pid is None or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from contract import names
-from tests.localstack.helpers import create_function, ensure_role, invoke_json, unique, zip_source
+from tests.localstack.helpers import create_function, ensure_role, invoke_json, unique, worker_pid, zip_source
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def handler(event, context):
         return "done"
     if kind == "sleep":
         time.sleep(event["seconds"])
-    return {"pid": os.getpid()}
+    return {"environment": context.log_stream_name}
 """
 
 
@@ -155,7 +155,7 @@ def test_worker_crash_is_runtime_exit_error_and_the_next_invoke_works(lam, error
         "errorMessage": f"RequestId: {_request_id(response)} Error: Runtime exited with error: exit status 7",
     }
     response, body = invoke_json(lam, errors_fn, {})
-    assert "FunctionError" not in response and "pid" in body
+    assert "FunctionError" not in response and "environment" in body
 
 
 # ---- Invoke: request and response limits, invocation types --------------------------------------
@@ -418,21 +418,26 @@ def test_response_json_encoding_follows_the_runtime(lam, iam, runtime, raw):
 
 # ---- lifecycle ----------------------------------------------------------------------------------
 def test_updates_take_effect_on_the_next_invoke_and_delete_stops_workers(lam, iam):
-    source = "import os\nCODE = {v}\ndef handler(e, c):\n    return [CODE, os.environ.get('STAGE'), c.get_remaining_time_in_millis(), os.getpid()]\n"
+    source = ("import os\nCODE = {v}\ndef handler(e, c):\n"
+              "    return [CODE, os.environ.get('STAGE'), c.get_remaining_time_in_millis(), c.log_stream_name]\n")
     name = create_function(lam, iam, source.format(v=1), Timeout=3, Environment={"Variables": {"STAGE": "a"}})
-    code, stage, remaining, pid1 = invoke_json(lam, name, {})[1]
+    code, stage, remaining, stream1 = invoke_json(lam, name, {})[1]
+    pid1 = worker_pid(stream1)
     assert (code, stage) == (1, "a") and remaining <= 3000
 
     lam.update_function_configuration(FunctionName=name, Timeout=20, Environment={"Variables": {"STAGE": "b"}})
     lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
-    code, stage, remaining, pid2 = invoke_json(lam, name, {})[1]
+    code, stage, remaining, stream2 = invoke_json(lam, name, {})[1]
+    pid2 = worker_pid(stream2)
     assert (code, stage) == (1, "b") and 3000 < remaining <= 20000
-    assert pid2 != pid1
+    assert stream2 != stream1 and pid2 != pid1
 
     lam.update_function_code(FunctionName=name, ZipFile=zip_source({"handler.py": source.format(v=2)}))
     lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
-    code, stage, _, pid3 = invoke_json(lam, name, {})[1]
-    assert (code, stage) == (2, "b") and pid3 != pid2
+    code, stage, _, stream3 = invoke_json(lam, name, {})[1]
+    pid3 = worker_pid(stream3)
+    assert (code, stage) == (2, "b") and stream3 != stream2 and pid3 != pid2
+    assert None not in (pid1, pid2, pid3)
 
     lam.delete_function(FunctionName=name)
     deadline = time.monotonic() + 10
@@ -451,7 +456,7 @@ def _alive(pid: int) -> bool:
 def test_parallel_invokes_use_separate_environments(lam, errors_fn):
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda _: invoke_json(lam, errors_fn, {"kind": "sleep", "seconds": 1.5})[1], range(3)))
-    assert len({r["pid"] for r in results}) == 3
+    assert len({r["environment"] for r in results}) == 3
 
 
 # ---- API Gateway REST API, AWS_PROXY --------------------------------------------------------------

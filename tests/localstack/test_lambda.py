@@ -7,20 +7,21 @@ import concurrent.futures
 import json
 import time
 
-import psutil
 import pytest
 
-from tests.localstack.helpers import create_function, invoke_json, unique, zip_source
+from emulator.localstack.plugin.sagestack_localstack import sandbox
+from tests.localstack.helpers import create_function, invoke_json, process_gone, unique, worker_pid, zip_source
 
 pytestmark = pytest.mark.integration
 
 ECHO = """
 import json, os, sys
 COUNTER = {"n": 0}
+PROCESS = os.urandom(8).hex()  # one value per worker process
 def handler(event, context):
     COUNTER["n"] += 1
     print("echo", json.dumps(event))
-    return {"event": event, "n": COUNTER["n"], "pid": os.getpid()}
+    return {"event": event, "n": COUNTER["n"], "process": PROCESS}
 """
 
 
@@ -48,7 +49,7 @@ def test_environment_is_kept_warm_and_reused(lam, iam):
     name = create_function(lam, iam, ECHO)
     bodies = [invoke_json(lam, name, {"i": i})[1] for i in range(3)]
     assert [b["n"] for b in bodies] == [1, 2, 3]  # module state survives: same environment
-    assert len({b["pid"] for b in bodies}) == 1
+    assert len({b["process"] for b in bodies}) == 1
 
 
 def test_handler_exception_payload(lam, iam):
@@ -104,16 +105,20 @@ def test_timeout_kills_the_worker_and_reports_task_timed_out(lam, iam):
         iam,
         """
         import os, time
+        PROCESS = os.urandom(8).hex()
         def handler(event, context):
             if event.get("sleep"):
-                print("sleeping in", os.getpid(), flush=True)
+                print("sleeping in", PROCESS, flush=True)
                 time.sleep(event["sleep"])
-            return {"pid": os.getpid(), "remaining": context.get_remaining_time_in_millis()}
+            return {"process": PROCESS, "stream": context.log_stream_name,
+                    "remaining": context.get_remaining_time_in_millis()}
         """,
         Timeout=1,
     )
     first = invoke_json(lam, name, {})[1]
     assert 0 < first["remaining"] <= 1000
+    first_pid = worker_pid(first["stream"])
+    assert first_pid is not None
     response, body = invoke_json(lam, name, {"sleep": 30}, LogType="Tail")
     assert response["FunctionError"] == "Unhandled"
     request_id = response["ResponseMetadata"]["RequestId"]
@@ -124,9 +129,9 @@ def test_timeout_kills_the_worker_and_reports_task_timed_out(lam, iam):
     log = base64.b64decode(response["LogResult"]).decode()
     assert "Task timed out after 1.00 seconds" in log and "Status: timeout" in log
     # the sleeping worker was killed, and the next invoke gets a fresh one
-    assert not psutil.pid_exists(first["pid"]) or psutil.Process(first["pid"]).status() == psutil.STATUS_ZOMBIE
+    assert process_gone(first_pid)
     after = invoke_json(lam, name, {})[1]
-    assert after["pid"] != first["pid"]
+    assert after["process"] != first["process"]
 
 
 def test_worker_exit_is_a_runtime_exit_error(lam, iam):
@@ -234,8 +239,12 @@ def test_handler_sees_its_code_and_boto3_but_not_localstack(lam, iam):
     )
     body = invoke_json(lam, name, {})[1]
     assert body["helper"] == 42
-    assert body["path"][0].endswith("/code")  # the function's code comes first, like /var/task
-    assert "lambda-runtime-libs" in body["boto3"]
+    if sandbox.unavailable_reason() is None:  # the function runs in Lambda's layout
+        assert body["path"][0] == "/var/task"
+        assert body["boto3"] == "/var/runtime/boto3/__init__.py"
+    else:  # host fallback: the same order with host paths
+        assert body["path"][0].endswith("/code")
+        assert "lambda-runtime-libs" in body["boto3"]
     assert body["botocore"] == "1.44.8"
     assert body["localstack"] is False and body["twisted"] is False and body["pip"] is False
 
@@ -268,11 +277,12 @@ def test_runtime_that_cannot_run_here_is_rejected_on_create(lam, iam):
 
 def test_concurrent_invokes_get_separate_environments(lam, iam):
     name = create_function(
-        lam, iam, "import os, time\ndef handler(event, context):\n    time.sleep(1.0)\n    return os.getpid()\n", Timeout=30
+        lam, iam, "import time\ndef handler(event, context):\n    time.sleep(1.0)\n    return context.log_stream_name\n",
+        Timeout=30,
     )
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-        pids = list(pool.map(lambda _: invoke_json(lam, name, {})[1], range(3)))
-    assert len(set(pids)) >= 2
+        streams = list(pool.map(lambda _: invoke_json(lam, name, {})[1], range(3)))
+    assert len(set(streams)) >= 2
 
 
 def test_logs_reach_cloudwatch_logs(lam, iam, logs):

@@ -41,6 +41,7 @@ from localstack.aws.api.lambda_ import PackageType
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
+from sagestack_localstack import sandbox
 from sagestack_localstack.interpreters import find_python, version_of_runtime
 from sagestack_localstack.validation import runtime_problem
 from sagestack_localstack.worker import recv_frame as _recv_frame, send_frame as _send_frame
@@ -114,6 +115,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
         self._env: dict[str, str] = {}
+        self._layout: sandbox.Layout | None = None  # set by start(): argv, cwd and paths of the worker
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._log_fd: int | None = None
@@ -146,6 +148,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
 
     @classmethod
     def validate_environment(cls) -> bool:
+        sandbox.report_at_start()
         if not libs_dir() or not Path(libs_dir()).is_dir():
             LOG.warning(
                 "SAGESTACK_LAMBDA_RUNTIME_LIBS is not set to an existing directory: Lambda handlers "
@@ -277,19 +280,11 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         python = find_python(version_of_runtime(cfg.runtime))
         code_dir = str(cfg.code.get_unzipped_code_location()) if cfg.code else ""
         env = {k: str(v) for k, v in env_vars.items() if k not in INTERNAL_ENV}
-        runtime_dir = libs_dir(cfg.runtime)
+        self._layout = sandbox.layout(python, code_dir, libs_dir(cfg.runtime), WORKER_SCRIPT, tmp_mb=_ephemeral_mb(cfg))
+        env.update(self._layout.env)  # PATH, LD_LIBRARY_PATH, PYTHONPATH, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR
         env.update(
             {
-                "PATH": os.pathsep.join([str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin", "/opt/bin"]),
-                # AWS's unreserved defaults, with this machine's paths for /var/lang, /var/runtime, /var/task
                 "LANG": "en_US.UTF-8",
-                "LD_LIBRARY_PATH": os.pathsep.join(
-                    [str(Path(python).parent.parent / "lib"), "/lib64", "/usr/lib64", runtime_dir,
-                     f"{runtime_dir}/lib", code_dir, f"{code_dir}/lib", "/opt/lib"]
-                ),
-                "PYTHONPATH": runtime_dir,
-                "LAMBDA_TASK_ROOT": code_dir,
-                "LAMBDA_RUNTIME_DIR": runtime_dir,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{cfg.runtime}",
                 # no ~/.aws of the host user: like Lambda, configuration comes from the environment
                 "AWS_CONFIG_FILE": os.devnull,
@@ -305,7 +300,6 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         """Start a worker and wait for its init report (success or the runtime's init error)."""
         cfg = self.function_version.config
         python = find_python(version_of_runtime(cfg.runtime))
-        code_dir = str(cfg.code.get_unzipped_code_location())
         init_started = time.perf_counter()
         if self._log_fd is None:
             self._log_fd = os.memfd_create(f"lambda-{self.id}", os.MFD_CLOEXEC)
@@ -314,9 +308,9 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._proc = subprocess.Popen(
-                [python, "-S", "-B", "-u", str(WORKER_SCRIPT), str(child.fileno()), code_dir, libs_dir(cfg.runtime)],
+                self._layout.argv(child.fileno()),
                 env=self._env,
-                cwd=code_dir,
+                cwd=self._layout.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=self._log_fd,
                 stderr=self._log_fd,
@@ -390,7 +384,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         if proc is None:
             return getattr(self, "_last_max_rss", 0)
         try:
-            with open(f"/proc/{proc.pid}/status") as fh:
+            with open(f"/proc/{sandbox.worker_pid(proc.pid)}/status") as fh:
                 for line in fh:
                     if line.startswith("VmHWM:"):
                         return math.ceil(int(line.split()[1]) / 1024)
@@ -456,6 +450,12 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         logs = "\n".join(lines) + "\n"
         self._remember_logs(logs)
         return InvocationResult(request_id=request_id, payload=payload, is_error=is_error, logs=logs)
+
+
+def _ephemeral_mb(cfg) -> int:
+    """The function's EphemeralStorage (/tmp) in MB; 512 is Lambda's default."""
+    storage = getattr(cfg, "ephemeral_storage", None)
+    return int(getattr(storage, "size", 0) or 512)
 
 
 def _platform_error(error: dict) -> bytes:

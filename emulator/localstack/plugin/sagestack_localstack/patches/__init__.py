@@ -36,6 +36,8 @@ INFRA = (
     "apigateway_request_time",
     "apigateway_raw_form_body",
     "sagemaker_forwarding",
+    "apigateway_payload_limits",
+    "logs_retention_bounds",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()
