@@ -50,8 +50,11 @@ PROXY_HANDLER = (
     "    data = json.loads(event['body'])['data']\n"
     "    return {'statusCode': 200, 'body': json.dumps('M' if float(data.split(',')[0]) > 15 else 'B')}\n"
 )
-BOTO3_HANDLER = "import os, boto3\nclient = boto3.client('sagemaker-runtime')\ndef handler(event, context):\n    return os.getpid()\n"
-BARE_PID_HANDLER = "import os\ndef handler(event, context):\n    return os.getpid()\n"
+# each returns its environment's log stream name: the worker is found by it on the host (a sandboxed
+# worker's os.getpid() is a pid of its own namespace)
+BOTO3_HANDLER = ("import boto3\nclient = boto3.client('sagemaker-runtime')\n"
+                 "def handler(event, context):\n    return context.log_stream_name\n")
+BARE_PID_HANDLER = "def handler(event, context):\n    return context.log_stream_name\n"
 
 
 def _run_and_summarise(run, threads: int, latencies: list[list[float]], errors: list[int], seconds: float):
@@ -259,9 +262,19 @@ def _worker_memory(proc: LocalStackProcess) -> dict:
     role = "arn:aws:iam::000000000000:role/bench"
     _create(lam, role, "bench-bare", BARE_PID_HANDLER)
     _create(lam, role, "bench-boto3", BOTO3_HANDLER, Timeout=30)
-    bare_pid = json.loads(lam.invoke(FunctionName="bench-bare")["Payload"].read())
-    boto3_pid = json.loads(lam.invoke(FunctionName="bench-boto3")["Payload"].read())
-    return {"bare_worker_rss": _rss_mb(bare_pid), "boto3_worker_rss": _rss_mb(boto3_pid)}
+    bare = _worker_of(proc.pid, json.loads(lam.invoke(FunctionName="bench-bare")["Payload"].read()))
+    with_boto3 = _worker_of(proc.pid, json.loads(lam.invoke(FunctionName="bench-boto3")["Payload"].read()))
+    return {"bare_worker_rss": _rss_mb(bare), "boto3_worker_rss": _rss_mb(with_boto3)}
+
+
+def _worker_of(server_pid: int, log_stream_name: str) -> int:
+    """The worker process (the function's Python, not its bwrap parents) writing `log_stream_name`."""
+    for child in psutil.Process(server_pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.environ().get("AWS_LAMBDA_LOG_STREAM_NAME") == log_stream_name and \
+                    os.path.basename(child.cmdline()[0]).startswith("python"):
+                return child.pid
+    raise RuntimeError(f"no worker process found for log stream {log_stream_name}")
 
 
 def _ratio(ls: float, ms: float) -> str:
@@ -298,7 +311,7 @@ def main() -> None:
         print(f"{label:<{width}}{ls[key]:>11.0f}{ms[key] if ms else float('nan'):>11.0f}"
               f"{_ratio(ls[key], ms[key]) if ms else '':>8}")
     print(f"{'processes under the server':<{width}}{ls['descendants']:>11}{ms['descendants'] if ms else '':>11}")
-    print(f"{'one warm LocalStack Lambda worker (os.getpid)':<{width}}{ls['bare_worker_rss']:>11.0f}")
+    print(f"{'one warm LocalStack Lambda worker (no imports)':<{width}}{ls['bare_worker_rss']:>11.0f}")
     print(f"{'one warm LocalStack Lambda worker (imports boto3)':<{width}}{ls['boto3_worker_rss']:>11.0f}")
     if ms:
         print("\nissue 10 targets (LocalStack / MiniStack):")

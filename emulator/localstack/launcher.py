@@ -31,6 +31,10 @@ __all__ = ["LocalStackError", "LocalStackProcess", "pid_alive", "main"]
 # What the stack needs (S3 for artifacts, Lambda + IAM + STS + Logs for the function,
 # API Gateway for the REST API, CloudWatch for Lambda's metrics).
 DEFAULT_SERVICES = ("s3", "lambda", "apigateway", "iam", "sts", "logs", "cloudwatch")
+# Enabled but not pre-loaded: loaded by its first request. Only Lambda's metric batching calls
+# CloudWatch (a second after the first invoke, off the request path), and its provider opens a
+# SQLite database at load: about a sixth of LocalStack's start-up CPU (py-spy, bench/).
+LAZY_SERVICES = ("cloudwatch",)
 BOOT_MODULE = "sagestack_localstack.boot"
 # Variables copied from the caller's environment; everything else (AWS_*, LocalStack settings
 # meant for another instance, PYTHON*) is dropped so LocalStack runs the same everywhere.
@@ -67,7 +71,7 @@ class LocalStackProcess:
         state_dir: Path | None = None,
         *,
         services: tuple[str, ...] = DEFAULT_SERVICES,
-        eager: bool = True,
+        eager: bool = False,
         extra_env: dict[str, str] | None = None,
         sagemaker_url: str | None = None,
     ) -> None:
@@ -98,6 +102,11 @@ class LocalStackProcess:
     @property
     def pidfile(self) -> Path:
         return self.runtime_dir / "localstack.pid.json"
+
+    @property
+    def warm_services(self) -> tuple[str, ...]:
+        """The services loaded right after start (in the background unless `eager`)."""
+        return tuple(s for s in self.services if s not in LAZY_SERVICES)
 
     # ---- setup ---------------------------------------------------------------------------
     def ensure_venv(self) -> Path:
@@ -135,7 +144,7 @@ class LocalStackProcess:
                 # eager: load every service before reporting ready (slower start); otherwise the
                 # plugin loads them in the background right after the gateway is up
                 "EAGER_SERVICE_LOADING": "1" if self.eager else "0",
-                "SAGESTACK_WARM_SERVICES": "" if self.eager else ",".join(self.services),
+                "SAGESTACK_WARM_SERVICES": "" if self.eager else ",".join(self.warm_services),
                 "LAMBDA_RUNTIME_EXECUTOR": "local",
                 "SAGESTACK_LAMBDA_RUNTIME_LIBS": str(runtime_venv.lambda_libs_dir()),
                 "SAGESTACK_SERVICE_CATALOG_DIR": str(runtime_venv.catalog_dir()),
@@ -215,6 +224,17 @@ class LocalStackProcess:
             return dict(self._child.wait_healthy(ready, timeout))
         except SupervisionError as exc:
             raise LocalStackError(f"{exc}\n(on {self.url}; last health: {seen[0]})") from None
+
+    def wait_warm(self, timeout: float = 120.0) -> dict:
+        """Wait until the pre-loaded services report running (the background warm-up is done)."""
+        deadline = time.monotonic() + timeout
+        last: dict | None = None
+        while time.monotonic() < deadline:
+            last = self.health()
+            if last is not None and all(last.get("services", {}).get(s) == "running" for s in self.warm_services):
+                return last
+            time.sleep(0.05)
+        raise LocalStackError(f"LocalStack's services did not finish loading within {timeout:.0f} s (last health: {last})")
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop LocalStack and every process in its group; wait until the port is free.

@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from contract import names
+from emulator.localstack.plugin.sagestack_localstack import sandbox
 from tests.localstack.helpers import create_function, ensure_role, invoke_json, unique, worker_pid, zip_source
 
 pytestmark = pytest.mark.integration
@@ -309,7 +310,12 @@ def test_defined_runtime_environment_variables(lam, iam):
     assert LOG_STREAM.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "LAMBDA_RUNTIME_DIR"):
         assert env.get(key), key
-    assert {"/usr/local/bin", "/usr/bin", "/bin"} <= set(env["PATH"].split(":"))
+    if sandbox.unavailable_reason() is None:  # Lambda's own values, character for character
+        assert env["PATH"] == "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+        assert env["LD_LIBRARY_PATH"] == (
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib")
+        assert (env["LAMBDA_TASK_ROOT"], env["LAMBDA_RUNTIME_DIR"]) == ("/var/task", "/var/runtime")
+    assert {"/usr/local/bin", "/bin"} <= set(env["PATH"].split(":"))
     ld_path = env["LD_LIBRARY_PATH"].split(":")
     assert {"/lib64", "/usr/lib64", env["LAMBDA_TASK_ROOT"], env["LAMBDA_TASK_ROOT"] + "/lib", "/opt/lib"} <= set(ld_path)
     assert env["PYTHONPATH"] == env["LAMBDA_RUNTIME_DIR"]

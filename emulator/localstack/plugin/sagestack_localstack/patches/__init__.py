@@ -22,7 +22,7 @@ from types import ModuleType
 
 LOG = logging.getLogger(__name__)
 
-BOOT = ("listen_loopback", "localhost_subdomains")
+BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
