@@ -112,9 +112,29 @@ def _top_level_args() -> list[str]:
     return args
 
 
+@functools.lru_cache(maxsize=None)
+def real_interpreter(python: str) -> tuple[Path, str]:
+    """(installation prefix, executable name) of the interpreter `python` runs.
+
+    Asked of the interpreter itself: `python` may be a pyenv shim (a script that execs the real
+    one) or a symlink; what /var/lang must hold is the real installation (sys.base_prefix).
+    """
+    try:
+        out = subprocess.run(
+            [python, "-S", "-c", "import sys; print(sys.base_prefix); print(sys.executable)"],
+            capture_output=True, text=True, timeout=30,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+        )
+        prefix, executable = out.stdout.split()
+        return Path(prefix), Path(executable).resolve().name
+    except (OSError, subprocess.SubprocessError, ValueError):
+        resolved = Path(python).resolve()
+        return resolved.parent.parent, resolved.name
+
+
 def python_prefix(python: str) -> Path:
-    """The installation prefix of an interpreter (`<prefix>/bin/python3.X`), symlinks resolved."""
-    return Path(python).resolve().parent.parent
+    """The installation prefix of an interpreter (its `<prefix>/bin/python3.X`)."""
+    return real_interpreter(python)[0]
 
 
 def layout(python: str, code_dir: str, libs_dir: str, worker_script: Path, *, tmp_mb: int = 512) -> Layout:
@@ -143,7 +163,7 @@ def layout(python: str, code_dir: str, libs_dir: str, worker_script: Path, *, tm
 
 
 def _sandboxed(python: str, code_dir: str, libs_dir: str, worker_script: Path, tmp_mb: int) -> Layout:
-    prefix = python_prefix(python)
+    prefix, executable = real_interpreter(python)
     args = [shutil.which("bwrap") or "bwrap"]
     if os.getuid() != 0:
         args.append("--unshare-user")
@@ -172,7 +192,7 @@ def _sandboxed(python: str, code_dir: str, libs_dir: str, worker_script: Path, t
     ]
     return Layout(
         argv_prefix=tuple(args),
-        python=f"{LANG_DIR}/bin/{Path(python).resolve().name}",
+        python=f"{LANG_DIR}/bin/{executable}",
         worker=f"{RUNTIME_DIR}/{WORKER_NAME}",
         task_root=TASK_ROOT,
         runtime_dir=RUNTIME_DIR,
