@@ -1,6 +1,6 @@
 """Soak: memory growth per 10,000 requests of LocalStack, the SageMaker emulator and the Lambda workers.
 
-`python -m bench soak` (env BENCH_SOAK_REQUESTS=40000, BENCH_SOAK_CLIENTS=8).
+`python -m bench soak` (env BENCH_SOAK_REQUESTS=40000, BENCH_SOAK_CLIENTS=8, BENCH_SOAK_STEP=10000).
 
 `sagestack up` on free ports with a fresh state dir (as bench_stack does), then the original
 request through the REST API (API Gateway -> Lambda -> emulator) from keep-alive clients until
@@ -8,7 +8,8 @@ the request count is reached. Resident memory is sampled every 10,000 requests: 
 process, the emulator's process, and the sum over LocalStack's descendants (the Lambda workers,
 with their bubblewrap parents where the sandbox is on). The first 10,000 requests are warm-up
 (caches, worker start-up, first log streams); growth is reported per 10,000 after it, which is
-what a flat-memory soak shows as ~0. Bounded in time (BENCH_SOAK_SECONDS, default 900).
+what a flat-memory soak shows as ~0. Bounded in time (BENCH_SOAK_SECONDS, default 900). A shorter
+soak (BENCH_SOAK_STEP below 10,000) samples more often and scales the growth to 10,000 requests.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import psutil
 from bench.bench_stack import ORIGINAL_ROW, _sagestack, cold_start
 from contract.net import free_port
 
-STEP = 10_000
+PER = 10_000  # growth is reported per this many requests
+STEP = int(os.environ.get("BENCH_SOAK_STEP", str(PER)))  # sampling interval (a shorter soak scales to PER)
 REQUESTS = int(os.environ.get("BENCH_SOAK_REQUESTS", "40000"))
 CLIENTS = int(os.environ.get("BENCH_SOAK_CLIENTS", "8"))
 TIME_LIMIT_S = float(os.environ.get("BENCH_SOAK_SECONDS", "900"))
@@ -115,7 +117,7 @@ def main() -> None:
         print("  too few samples after warm-up for a growth figure (raise BENCH_SOAK_REQUESTS)")
         return
     (n0, _, first, _), (n1, _, last, _) = measured[0], measured[-1]
-    per = STEP / (n1 - n0)
-    print(f"\n  growth per {STEP} requests after the first {STEP} (warm-up):")
+    per = PER / (n1 - n0)
+    print(f"\n  growth per {PER} requests after the first {STEP} (warm-up), from requests {n0}..{n1}:")
     for key, label in (("localstack", "LocalStack"), ("emulator", "SageMaker emulator"), ("workers", "Lambda workers")):
         print(f"    {label:<20} {(last[key] - first[key]) * per:+8.2f} MB")
