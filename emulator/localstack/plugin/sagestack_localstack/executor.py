@@ -181,7 +181,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self._stopped = True
         proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.kill()  # without the lock: an invoke in progress holds it until its worker answers
+            sandbox.kill(proc)  # without the lock: an invoke in progress holds it until its worker answers
         with self._lock:
             self._kill_worker()
             if self._log_fd is not None:
@@ -349,7 +349,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             sock.close()
         if proc is not None and proc.poll() is None:
             try:
-                proc.kill()
+                sandbox.kill(proc)
             except ProcessLookupError:
                 pass
         if proc is not None:

@@ -21,10 +21,12 @@ Lambda service starts. SAGESTACK_LAMBDA_SANDBOX=0 chooses that fallback on purpo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,3 +224,25 @@ def worker_pid(pid: int) -> int:
             return pid
         pid = int(children[-1])
     return pid
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """SIGKILL a worker and make sure its interpreter is gone when this returns.
+
+    Sandboxed, `proc` is bwrap, whose reaper (pid 1 of the namespace) runs the interpreter: the
+    interpreter is killed first, so the reaper and bwrap exit in order and are reaped (killing
+    bwrap alone leaves the interpreter to die a moment later, or orphans the reaper).
+    """
+    if proc.poll() is not None:
+        return
+    leaf = worker_pid(proc.pid)
+    if leaf != proc.pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(leaf, signal.SIGKILL)
+        try:
+            proc.wait(timeout=2)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()

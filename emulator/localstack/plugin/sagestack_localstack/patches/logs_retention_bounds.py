@@ -27,7 +27,7 @@ TARGETS = (
     "moto.logs.models.LogGroup.create_log_stream (as patched by localstack.services.logs.provider)",
 )
 DAY_MS = 86_400_000
-DEFAULT_MAX_EVENTS_PER_STREAM = 10_000
+DEFAULT_MAX_EVENTS_PER_STREAM = 2_000
 DEFAULT_MAX_STREAMS_PER_GROUP = 200
 
 
