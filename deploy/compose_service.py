@@ -17,7 +17,6 @@ written to, not by the container's root.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys

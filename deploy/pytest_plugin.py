@@ -19,7 +19,6 @@ imported inside the fixtures.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from collections.abc import Iterator

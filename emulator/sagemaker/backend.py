@@ -18,7 +18,7 @@ disk refuses -> InternalFailure (500) with nothing changed.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from emulator.sagemaker.artifacts import ArtifactStore
 from emulator.sagemaker.config import EmulatorConfig
