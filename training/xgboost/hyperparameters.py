@@ -348,3 +348,18 @@ def validate(user: Mapping[str, Any]) -> dict[str, Any]:
             spec.check(parsed[name], {d: checked[d] for d in spec.depends_on if d in checked})
         checked[name] = parsed[name]
     return {name: parsed[name] for name in parsed}
+
+
+# What `sagestack deploy --algorithm xgboost` trains the breast-cancer classifier with: a probability
+# (binary:logistic) the Lambda thresholds at 0.5, shallow trees for 455 rows, early stopping on the
+# validation channel's logloss. `num_round` is the container's only required hyperparameter.
+DEFAULT_HYPERPARAMETERS: dict[str, str] = {
+    "num_round": "200",
+    "objective": "binary:logistic",
+    "max_depth": "3",
+    "eta": "0.1",
+    "subsample": "0.9",
+    "eval_metric": "auc,logloss",
+    "early_stopping_rounds": "20",
+    "seed": "0",
+}

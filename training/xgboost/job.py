@@ -29,6 +29,7 @@ from training.xgboost.artifact import MODEL_NAME, model_bytes, save_model_tar
 from training.xgboost.hyperparameters import MAXIMIZE_METRICS, HyperparameterError, validate
 from training.xgboost.metrics import CUSTOM_METRICS, custom_feval
 
+CHANNELS = ("train", "validation", "code")
 CHECKPOINT_NAME = "xgboost-checkpoint"
 CHECKPOINTS_KEPT = 5
 DEFAULT_VERSION = "3.0-5"
@@ -172,6 +173,9 @@ def run_xgboost_job(
     train = channels.get("train")
     if train is None:
         raise XGBoostJobError("ClientError: Missing required channel: train")
+    for name in channels:
+        if name not in CHANNELS:  # the container's channel validation: train, validation (and code)
+            raise XGBoostJobError(f"ClientError: Extraneous channel found: {name}")
     validation = channels.get("validation")
     csv_weights = int(config.get("csv_weights", 0))
     try:
