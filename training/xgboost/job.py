@@ -42,6 +42,8 @@ CUSTOMER_ERRORS = (
     "Check failed: preds.size() == info.labels_.size()",
     "Check failed: !auc_error AUC: the dataset only contains pos or neg samples",
     "base_score must be in (0,1) for logistic loss",
+    # xgboost 3's wording of a label outside [0, 1] for binary:logistic (the container's list predates it).
+    "base_score must be in (0,1) for the logistic loss",
     "label must be nonnegative",
     "Parameter reg_lambda should be greater equal to 0",
 )
@@ -141,8 +143,19 @@ def _callbacks(
     return callbacks
 
 
+def _resume_booster(path: Path | None) -> Any:
+    """The checkpoint's booster, read from bytes so JSON and UBJSON both load whatever the file is named."""
+    if path is None:
+        return None
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(bytearray(path.read_bytes()))
+    return booster
+
+
 def _classify(exc: Exception) -> XGBoostJobError:
-    text = str(exc)
+    text = str(exc).split("Stack trace:", 1)[0].strip()  # xgboost appends a native backtrace
     for message in CUSTOMER_ERRORS:
         if message in text:
             return XGBoostJobError(f"ClientError: {text.strip()[:900]}")
@@ -218,7 +231,7 @@ def run_xgboost_job(
             custom_metric=custom_feval(custom_metrics) if custom_metrics else None,
             evals_result=history,
             callbacks=callbacks,
-            xgb_model=str(resume) if resume is not None else None,
+            xgb_model=_resume_booster(resume),
             verbose_eval=False,
         )
     except Exception as exc:  # xgboost's errors: sort user-caused from algorithm failures as the container does
