@@ -81,6 +81,13 @@ def _wait(sm: Any, name: str) -> dict[str, Any]:
     return sm.describe_training_job(TrainingJobName=name)
 
 
+def _endpoint(sm: Any, url: str, image: str) -> str:
+    """create_endpoint with a patient wait: the first XGBoost model makes the emulator import xgboost."""
+    name = create_endpoint(sm, url, image=image, wait=False)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 600})
+    return name
+
+
 def _model_member(s3: Any, bucket: str, key: str) -> bytes:
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
@@ -111,7 +118,7 @@ def test_training_job_writes_the_container_format_and_serves_it(image, first_byt
     expected = booster.predict(xgb.DMatrix(X))
     assert np.mean((expected > 0.5) == y) > 0.9
 
-    endpoint = create_endpoint(sm, job["ModelArtifacts"]["S3ModelArtifacts"], image=image)
+    endpoint = _endpoint(sm, job["ModelArtifacts"]["S3ModelArtifacts"], image)
     csv = "\n".join(",".join(repr(float(v)) for v in row) for row in X)
     answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=csv)
     assert answer["ContentType"] == "text/csv"
@@ -134,7 +141,7 @@ def library_model(training_channels) -> tuple[xgb.Booster, bytes]:
 def library_endpoint(sagemaker_clients, sagemaker_artifact_bucket, library_model) -> str:
     key = f"{unique_name('library')}/model.tar.gz"
     sagemaker_clients.s3.put_object(Bucket=sagemaker_artifact_bucket, Key=key, Body=_tar({"xgboost-model": library_model[1]}))
-    return create_endpoint(sagemaker_clients.sagemaker, f"s3://{sagemaker_artifact_bucket}/{key}", image=XGB_30)
+    return _endpoint(sagemaker_clients.sagemaker, f"s3://{sagemaker_artifact_bucket}/{key}", XGB_30)
 
 
 def test_a_model_written_by_the_xgboost_library_serves_the_library_predictions(sagemaker_clients, library_model, library_endpoint,
