@@ -132,7 +132,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     from emulator.sagemaker import xgboost_training
 
     if xgboost_training.is_xgboost_job(spec):  # the image URI picks the algorithm
-        return xgboost_training.run(spec, emit=emit, should_stop=should_stop)
+        return xgboost_training.run(
+            spec, emit=emit, should_stop=should_stop, prepare_channel=prepare_channel, channel_error=ChannelError
+        )
     return _run_linear_learner(spec)
 
 

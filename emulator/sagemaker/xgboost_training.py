@@ -2,8 +2,8 @@
 
 Called by `training_worker.run` when the job's TrainingImage is a sagemaker-xgboost image.
 Channels are downloaded (and gunzipped, and RecordIO-protobuf rewritten as label-first CSV,
-manifests resolved) by the worker's own `prepare_channel`, so channel rules stay in one
-place; this module only maps XGBoost's content types onto it (no ContentType means LIBSVM for
+manifests resolved) by the worker's own `prepare_channel`, which the worker passes in (no
+import back into the worker), so channel rules stay in one place; this module only maps XGBoost's content types onto it (no ContentType means LIBSVM for
 XGBoost), flattens each channel into one directory as the container's data reader expects,
 syncs `CheckpointConfig.S3Uri` both ways, and reports progress events and final metrics.
 """
@@ -26,9 +26,11 @@ def is_xgboost_job(spec: dict[str, Any]) -> bool:
     return algorithm is not None and algorithm.name == XGBOOST
 
 
-def _download(client: Any, channel: dict[str, Any], root: Path) -> tuple[Path, str | None]:
+PrepareChannel = Callable[[Any, dict[str, Any], Path], Path]
+
+
+def _download(client: Any, channel: dict[str, Any], root: Path, prepare_channel: PrepareChannel) -> tuple[Path, str | None]:
     """(flat directory of the channel's files, the ContentType the XGBoost reader should use)."""
-    from emulator.sagemaker.training_worker import prepare_channel
     from training.xgboost import data as xdata
 
     name = channel["ChannelName"]
@@ -73,8 +75,15 @@ def _sync_checkpoints_up(client: Any, uri: str, local: Path) -> str | None:
     return None
 
 
-def run(spec: dict[str, Any], *, emit: Callable[[dict[str, Any]], None], should_stop: Callable[[], bool]) -> dict[str, Any]:
-    from emulator.sagemaker.training_worker import ChannelError
+def run(
+    spec: dict[str, Any],
+    *,
+    emit: Callable[[dict[str, Any]], None],
+    should_stop: Callable[[], bool],
+    prepare_channel: PrepareChannel,
+    channel_error: type[Exception],
+) -> dict[str, Any]:
+    """The job to its final event; `prepare_channel`/`channel_error` are the worker's channel reader and its error."""
     from training.xgboost.job import ChannelInput, XGBoostJobError, XGBoostStopped, run_xgboost_job
 
     algorithm = algorithm_for_image(spec.get("image"))
@@ -88,10 +97,10 @@ def run(spec: dict[str, Any], *, emit: Callable[[dict[str, Any]], None], should_
         for channel in spec["channels"]:
             if should_stop():
                 return {"final": True, "status": "Stopped"}
-            path, content_type = _download(client, channel, work / "input" / "data")
+            path, content_type = _download(client, channel, work / "input" / "data", prepare_channel)
             channel_pipe = (channel.get("InputMode") or ("Pipe" if pipe else "File")) == "Pipe"
             channels[channel["ChannelName"]] = ChannelInput(path, content_type, channel_pipe)
-    except (ChannelError, ChannelFailure) as exc:
+    except (channel_error, ChannelFailure) as exc:
         return {"final": True, "status": "Failed", "failure": str(exc)}
     checkpoint = spec.get("checkpoint") or {}
     checkpoint_dir = work / "checkpoints" if checkpoint.get("S3Uri") else None
