@@ -228,24 +228,40 @@ def test_user_errors_fail_with_the_container_messages(hyperparameters, content_t
     assert words in job["FailureReason"]
 
 
-def test_stop_and_checkpoints(sagemaker_clients, sagemaker_artifact_bucket, channel_prefix):
-    sm, s3 = sagemaker_clients.sagemaker, sagemaker_clients.s3
+def test_stop_training_job_stops_an_xgboost_job(sagemaker_clients, sagemaker_artifact_bucket, channel_prefix):
+    sm = sagemaker_clients.sagemaker
     name = unique_name("xgb-stop")
-    checkpoints = f"s3://{sagemaker_artifact_bucket}/{name}-checkpoints"
     endless = {"num_round": "1000000", "objective": "binary:logistic", "max_depth": "6"}
     sm.create_training_job(**_request(name, {"train": f"{channel_prefix}/train/"}, f"s3://{sagemaker_artifact_bucket}/out",
-                                      hyperparameters=endless, CheckpointConfig={"S3Uri": checkpoints}))
+                                      hyperparameters=endless))
     deadline = time.monotonic() + 300  # generous: a worker importing xgboost on a loaded machine is slow
     while sm.describe_training_job(TrainingJobName=name)["SecondaryStatus"] != "Training":
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    time.sleep(1.0)
     sm.stop_training_job(TrainingJobName=name)
     job = _wait(sm, name)
     assert job["TrainingJobStatus"] == "Stopped" and "FailureReason" not in job
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=sagemaker_artifact_bucket, Prefix=f"{name}-checkpoints/").get("Contents", [])]
-    assert keys and all(Path(k).name.startswith("xgboost-checkpoint.") for k in keys)
-    assert len(keys) <= 5
+
+
+def test_checkpoints_sync_to_s3_and_a_new_job_resumes_from_them(sagemaker_clients, sagemaker_artifact_bucket, channel_prefix):
+    sm, s3 = sagemaker_clients.sagemaker, sagemaker_clients.s3
+    name = unique_name("xgb-ckpt")
+    checkpoints = f"s3://{sagemaker_artifact_bucket}/{name}-checkpoints"
+    hyper = {"num_round": "12", "objective": "binary:logistic"}
+    sm.create_training_job(**_request(name, {"train": f"{channel_prefix}/train/"}, f"s3://{sagemaker_artifact_bucket}/out",
+                                      hyperparameters=hyper, CheckpointConfig={"S3Uri": checkpoints}))
+    assert _wait(sm, name)["TrainingJobStatus"] == "Completed"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=sagemaker_artifact_bucket, Prefix=f"{name}-checkpoints/")["Contents"])
+    assert [Path(k).name for k in keys] == [f"xgboost-checkpoint.{i}" for i in (10, 11, 7, 8, 9)]  # the newest five
+    resumed = unique_name("xgb-resume")
+    sm.create_training_job(**_request(resumed, {"train": f"{channel_prefix}/train/"}, f"s3://{sagemaker_artifact_bucket}/out",
+                                      hyperparameters={**hyper, "num_round": "15"}, CheckpointConfig={"S3Uri": checkpoints}))
+    job = _wait(sm, resumed)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    blob = _model_member(s3, sagemaker_artifact_bucket, f"out/{resumed}/output/model.tar.gz")
+    booster = xgb.Booster()
+    booster.load_model(bytearray(blob))
+    assert booster.num_boosted_rounds() == 15  # 12 from the checkpoint + 3 more
 
 
 def test_max_runtime_stops_an_xgboost_job(sagemaker_clients, sagemaker_artifact_bucket, channel_prefix):
