@@ -102,7 +102,8 @@ def throughput(workdir: Path) -> None:
     import boto3
 
     from bench.bench_sagemaker import DURATION, ROUNDS, ROW, _wait_port, build_request, load
-    from emulator.sagemaker.process import EmulatorProcess, free_port
+    from contract.net import free_port
+    from emulator.sagemaker.process import EmulatorProcess
     from training.data import prepare_channels
     from training.job import run_training_job
     from training.xgboost.hyperparameters import DEFAULT_HYPERPARAMETERS
@@ -118,7 +119,7 @@ def throughput(workdir: Path) -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     emulator = None
     try:
-        _wait_port(moto_port)
+        _wait_port(moto_port, 180.0)  # patient: the bench may share a loaded machine
         emulator = EmulatorProcess(emulator_port, workdir / "emulator", f"http://127.0.0.1:{moto_port}")
         emulator.start()
         credentials = dict(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
