@@ -121,7 +121,7 @@ def throughput(workdir: Path) -> None:
     try:
         _wait_port(moto_port, 180.0)  # patient: the bench may share a loaded machine
         emulator = EmulatorProcess(emulator_port, workdir / "emulator", f"http://127.0.0.1:{moto_port}")
-        emulator.start()
+        emulator.start(timeout=180.0)
         credentials = dict(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{moto_port}", **credentials)
         s3.create_bucket(Bucket="bench-artifacts")
