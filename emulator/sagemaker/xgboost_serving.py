@@ -51,15 +51,13 @@ def _media(header: str | None) -> str:
 
 
 def _csv_matrix(body: bytes) -> Any:
-    import xgboost as xgb
-
     try:
         text = body.strip().decode("utf-8")
         first = text.split("\n")[0][:512]
         sniffed = csv.Sniffer().sniff(first).delimiter
         delimiter = "," if sniffed.isalnum() else sniffed
         rows = [["nan" if field == "" else field for field in line.split(delimiter)] for line in text.split("\n")]
-        return xgb.DMatrix(np.array(rows).astype(float))
+        return np.array(rows).astype(float)
     except Exception as exc:  # the container catches everything here and answers 415
         raise PayloadError(
             415, f"Loading csv data failed with Exception, please ensure data is in csv format:\n {type(exc)}\n {exc}"
@@ -67,7 +65,6 @@ def _csv_matrix(body: bytes) -> Any:
 
 
 def _libsvm_matrix(body: bytes) -> Any:
-    import xgboost as xgb
     from scipy.sparse import csr_matrix
 
     try:
@@ -83,7 +80,7 @@ def _libsvm_matrix(body: bytes) -> Any:
         col = np.array(cols, dtype=int)
         if len(col) > 0 and col.min() >= 1:
             col = col - 1  # 1-based LIBSVM indices, as the container shifts them
-        return xgb.DMatrix(csr_matrix((np.array(vals, dtype=float), (np.array(rows, dtype=int), col))))
+        return csr_matrix((np.array(vals, dtype=float), (np.array(rows, dtype=int), col)))
     except Exception as exc:
         raise PayloadError(
             415, f"Loading libsvm data failed with Exception, please ensure data is in libsvm format:\n {type(exc)}\n {exc}"
@@ -91,10 +88,8 @@ def _libsvm_matrix(body: bytes) -> Any:
 
 
 def _recordio_matrix(body: bytes, num_feature: int) -> Any:
-    import xgboost as xgb
-
     try:
-        return xgb.DMatrix(recordio.feature_matrix(body, num_feature))
+        return recordio.feature_matrix(body, num_feature)
     except Exception as exc:
         raise PayloadError(
             415,

@@ -100,11 +100,16 @@ class XGBoostModel:
         return self.num_feature
 
     def predict(self, matrix: Any) -> np.ndarray:
-        """The container's prediction: all trees, feature names not validated."""
+        """The container's prediction: all trees, feature names not validated.
+
+        Arrays and CSR matrices go through `inplace_predict` (same values as `predict` on a
+        DMatrix, without building one: several times faster for the one-row requests a Lambda sends).
+        """
         import xgboost as xgb
 
-        dmatrix = matrix if isinstance(matrix, xgb.DMatrix) else xgb.DMatrix(matrix)
-        return self.booster.predict(dmatrix, validate_features=False)
+        if isinstance(matrix, xgb.DMatrix):
+            return self.booster.predict(matrix, validate_features=False)
+        return self.booster.inplace_predict(matrix, validate_features=False)
 
 
 def sniff_format(data: bytes) -> str:
