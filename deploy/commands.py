@@ -51,7 +51,9 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
     """Options that decide what the stack should be (deploy builds it, status compares with it)."""
     parser.add_argument("--stage", default=None, help=f"API Gateway stage (default {DEFAULTS.stage})")
     parser.add_argument("--data", type=Path, default=None, help="a wdbc.data file to train on (default: the copy scikit-learn ships)")
-    parser.add_argument("--hyperparameter", "-H", action="append", metavar="NAME=VALUE", help="override one Linear Learner hyperparameter (repeatable)")
+    parser.add_argument("--algorithm", choices=("linear-learner", "xgboost"), default=None,
+                        help=f"SageMaker built-in algorithm to train and serve (default {DEFAULTS.algorithm})")
+    parser.add_argument("--hyperparameter", "-H", action="append", metavar="NAME=VALUE", help="override one hyperparameter of the algorithm (repeatable)")
     parser.add_argument("--training-instance-type", default=None, help=f"default {DEFAULTS.training_instance_type}")
     parser.add_argument("--endpoint-instance-type", default=None, help=f"default {DEFAULTS.endpoint_instance_type}")
     parser.add_argument("--throttle-rate", type=float, default=None, help=f"usage plan requests/s (default {DEFAULTS.throttle_rate_limit:g})")
@@ -75,6 +77,7 @@ def _stack_config(args: argparse.Namespace) -> Any:
         ("throttle_rate", "throttle_rate_limit"),
         ("throttle_burst", "throttle_burst_limit"),
         ("data", "data_source"),
+        ("algorithm", "algorithm"),
     ):
         value = getattr(args, attr, None)
         if value is not None:

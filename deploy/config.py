@@ -48,6 +48,7 @@ class StackConfig:
     data_seed: int | None = None  # None: training.data's default split seed
     data_source: Path | None = None
     hyperparameters: dict[str, str] = field(default_factory=dict)
+    algorithm: str = "linear-learner"  # or "xgboost": SageMaker's built-in algorithm behind the endpoint
     max_training_wait_s: float = 3600.0
     max_endpoint_wait_s: float = 1800.0
 
@@ -67,6 +68,8 @@ class StackConfig:
             raise ConfigError("Lambda memory must be 128-10240 MB")
         if not 1 <= self.lambda_timeout_s <= 900:
             raise ConfigError("Lambda timeout must be 1-900 s")
+        if self.algorithm not in ("linear-learner", "xgboost"):
+            raise ConfigError(f"algorithm {self.algorithm!r} is not supported; use 'linear-learner' (default) or 'xgboost'")
         for key, value in self.hyperparameters.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise ConfigError(f"hyperparameter {key!r}={value!r}: SageMaker takes string keys and string values")

@@ -1,4 +1,4 @@
-"""The Linear Learner training/inference image for a region.
+"""The built-in algorithm images for a region: Linear Learner (`linear-learner:1`) and XGBoost (`sagemaker-xgboost:<version>`).
 
 Prefers the sagemaker SDK's own table (sagemaker-core, the optional `sdk` extra, the data
 behind `sagemaker.core.image_uris.retrieve`) so new regions arrive with an SDK upgrade.
@@ -58,6 +58,48 @@ REGISTRY_ACCOUNTS: dict[str, str] = {
 }
 
 
+# ECR registry account of the sagemaker-xgboost image (the same for 1.7-1, 3.0-5 and 3.2-0), per region
+# (sagemaker-core 2.27's image_uri_config/xgboost.json; ISO partitions go through the SDK).
+XGBOOST_REPOSITORY = "sagemaker-xgboost"
+XGBOOST_VERSION = "1.7-1"  # what `sagestack deploy --algorithm xgboost` asks for: the SDK's long-standing default
+XGBOOST_REGISTRY_ACCOUNTS: dict[str, str] = {
+    "af-south-1": "510948584623",
+    "ap-east-1": "651117190479",
+    "ap-northeast-1": "354813040037",
+    "ap-northeast-2": "366743142698",
+    "ap-northeast-3": "867004704886",
+    "ap-south-1": "720646828776",
+    "ap-south-2": "628508329040",
+    "ap-southeast-1": "121021644041",
+    "ap-southeast-2": "783357654285",
+    "ap-southeast-3": "951798379941",
+    "ap-southeast-4": "106583098589",
+    "ca-central-1": "341280168497",
+    "ca-west-1": "190319476487",
+    "cn-north-1": "450853457545",
+    "cn-northwest-1": "451049120500",
+    "eu-central-1": "492215442770",
+    "eu-central-2": "680994064768",
+    "eu-north-1": "662702820516",
+    "eu-south-1": "978288397137",
+    "eu-south-2": "104374241257",
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-west-3": "659782779980",
+    "il-central-1": "898809789911",
+    "me-central-1": "272398656194",
+    "me-south-1": "801668240914",
+    "sa-east-1": "737474898029",
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+    "us-gov-east-1": "237065988967",
+    "us-gov-west-1": "414596584902",
+    "us-west-1": "746614075791",
+    "us-west-2": "246618743249",
+}
+ALGORITHMS = ("linear-learner", "xgboost")
+
+
 class UnsupportedRegion(ValueError):
     """No linear-learner image is known for the region."""
 
@@ -74,7 +116,7 @@ def builtin_image_uri(region: str) -> str:
     return f"{account}.dkr.ecr.{region}.{suffix}/{ALGORITHM}:{IMAGE_TAG}"
 
 
-def _sdk_registry_accounts() -> dict[str, str] | None:
+def _sdk_registry_accounts(framework: str = ALGORITHM, version: str = IMAGE_TAG) -> dict[str, str] | None:
     """The installed SDK's own linear-learner registry table, read without importing the SDK.
 
     `import sagemaker` takes over a second; the table is a JSON file in sagemaker-core
@@ -86,10 +128,11 @@ def _sdk_registry_accounts() -> dict[str, str] | None:
     except (ImportError, ValueError):
         return None
     for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location) / "core" / "image_uri_config" / f"{ALGORITHM}.json"
+        path = Path(location) / "core" / "image_uri_config" / f"{framework}.json"
         try:
             config = json.loads(path.read_text())
-            registries = config["versions"][IMAGE_TAG]["registries"]
+            versions = config["versions"] if "versions" in config else config["training"]["versions"]
+            registries = versions[version]["registries"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         return {str(k): str(v) for k, v in registries.items()}
@@ -117,3 +160,30 @@ def linear_learner_image_uri(region: str) -> str:
         return str(image_uris.retrieve(ALGORITHM, region, version=IMAGE_TAG))
     except ValueError:
         return builtin_image_uri(region)  # the built-in table may know a region the installed SDK does not
+
+
+@functools.lru_cache(maxsize=None)
+def xgboost_image_uri(region: str, version: str = XGBOOST_VERSION) -> str:
+    """The sagemaker-xgboost:<version> image URI for `region`, from the SDK's table when installed, else the built-in one."""
+    accounts = _sdk_registry_accounts("xgboost", version) or XGBOOST_REGISTRY_ACCOUNTS
+    if region in accounts and not region.startswith("us-iso"):
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return f"{accounts[region]}.dkr.ecr.{region}.{suffix}/{XGBOOST_REPOSITORY}:{version}"
+    try:
+        from sagemaker.core import image_uris  # optional `sdk` extra; ISO partitions and new regions
+    except ImportError:
+        raise UnsupportedRegion(
+            f"no sagemaker-xgboost image is known for region {region!r}; known regions: "
+            f"{', '.join(sorted(XGBOOST_REGISTRY_ACCOUNTS))}. Install the sdk extra (pip install 'sagestack[sdk]')."
+        ) from None
+    try:
+        return str(image_uris.retrieve("xgboost", region, version=version))
+    except ValueError as exc:
+        raise UnsupportedRegion(f"no sagemaker-xgboost {version} image is known for region {region!r}: {exc}") from None
+
+
+def image_uri(algorithm: str, region: str) -> str:
+    """The training and serving image of `algorithm` ('linear-learner' or 'xgboost') in `region`."""
+    if algorithm == "xgboost":
+        return xgboost_image_uri(region)
+    return linear_learner_image_uri(region)

@@ -96,6 +96,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="test an already deployed stack given by its outputs.json instead of starting the embedded one",
     )
+    group.addoption(
+        "--sagestack-algorithm",
+        default="linear-learner",
+        choices=("linear-learner", "xgboost"),
+        help="SageMaker built-in algorithm the embedded stack trains and serves (default linear-learner)",
+    )
 
 
 def start_and_deploy(state_dir: Path, log: Any = None, **config: Any) -> DeployedStack:
@@ -129,7 +135,8 @@ def sagestack_stack(request: pytest.FixtureRequest) -> Iterator[DeployedStack]:
         yield DeployedStack(outputs=read_outputs(Path(external)))
         return
     with tempfile.TemporaryDirectory(prefix="sagestack-pytest-") as tmp:
-        deployed = start_and_deploy(Path(tmp))
+        algorithm = request.config.getoption("--sagestack-algorithm", default=None) or "linear-learner"
+        deployed = start_and_deploy(Path(tmp), algorithm=algorithm)
         try:
             yield deployed
         finally:

@@ -30,7 +30,7 @@ import boto3
 from contract import names as fixed
 from contract.dataset import CHANNELS
 from deploy.config import StackConfig, StackNames, short_hash
-from deploy.images import linear_learner_image_uri
+from deploy.images import image_uri as algorithm_image_uri
 from deploy.packaging import build_package
 from deploy.profiles import describe_target
 from deploy.resources import roles
@@ -135,7 +135,8 @@ class Stack(Context):
         """Prepare the data channels and hash every input that decides a resource's identity."""
         if self._desired is None:
             from training.data import prepare_channels
-            from training.hyperparameters import DEFAULT_HYPERPARAMETERS
+            from training.hyperparameters import DEFAULT_HYPERPARAMETERS as LINEAR_LEARNER_DEFAULTS
+            from training.xgboost.hyperparameters import DEFAULT_HYPERPARAMETERS as XGBOOST_DEFAULTS
 
             kwargs: dict[str, Any] = {}
             if self.config.data_seed is not None:
@@ -144,8 +145,10 @@ class Stack(Context):
                 kwargs["source"] = self.config.data_source
             channels = {k: Path(v) for k, v in prepare_channels(channels_dir(self.config.data_seed), **kwargs).items()}
             data_hash = short_hash({c: hashlib.sha256(channels[c].read_bytes()).hexdigest() for c in CHANNELS})
-            image_uri = linear_learner_image_uri(self.target.region)
-            hyperparameters = {**DEFAULT_HYPERPARAMETERS, **self.config.hyperparameters}
+            algorithm = self.config.algorithm
+            image_uri = algorithm_image_uri(algorithm, self.target.region)
+            defaults = XGBOOST_DEFAULTS if algorithm == "xgboost" else LINEAR_LEARNER_DEFAULTS
+            hyperparameters = {**defaults, **self.config.hyperparameters}
             training_hash = short_hash(
                 {"data": data_hash, "image": image_uri, "hp": hyperparameters, "instance": self.config.training_instance_type}
             )
@@ -216,5 +219,5 @@ class Stack(Context):
             training_job=refs["training_job"],
             model_name=refs["model_name"],
             endpoint_config=refs["endpoint_config"],
-            extra={"api_key_id": refs["api_key_id"], "model_data": refs["model_data"], "image_uri": self.desired().image_uri, "config": config_record(self.config)},
+            extra={"api_key_id": refs["api_key_id"], "model_data": refs["model_data"], "image_uri": self.desired().image_uri, "algorithm": self.config.algorithm, "config": config_record(self.config)},
         )

@@ -108,6 +108,7 @@ def train_and_report(
     folds: int = 10,
     plots: bool = True,
     progress: Progress | None = None,
+    xgboost: bool = True,
 ) -> dict[str, Any]:
     """Run the whole pipeline into `out_dir`; returns the metrics.json document."""
     progress = progress or Progress(stream=None)
@@ -120,7 +121,7 @@ def train_and_report(
         if progress.stream is not None:
             print("plots skipped: matplotlib is not installed (pip install 'sagestack[plots]', or make demo)", file=progress.stream)
         plots = False
-    progress.total_steps = 3 + int(is_classifier and folds > 0) + int(plots)
+    progress.total_steps = 3 + int(is_classifier and folds > 0) + int(plots) + int(is_classifier and xgboost)
 
     progress.begin("Preparing data (stratified 80/10/10 split, Linear Learner CSV channels)")
     started = time.perf_counter()
@@ -200,6 +201,15 @@ def train_and_report(
             name: {"bar": bar, "value": cv["mean"][name], "passed": bool(cv["mean"][name] >= bar)}
             for name, bar in QUALITY_BARS.items()
         }
+    if is_classifier and xgboost:
+        from training.xgboost.report import xgboost_report  # the report covers both algorithms deploy offers
+
+        progress.begin("XGBoost on the same split and folds (sagemaker-xgboost algorithm mode)")
+        started = time.perf_counter()
+        ds = load_wdbc(raw_source)
+        document["xgboost"] = xgboost_report(channels, ds.X, ds.y.astype(float), out_dir / "xgboost", folds=folds, seed=seed)
+        timings["xgboost_s"] = time.perf_counter() - started
+        progress.done(document["xgboost"]["model"])
     (out_dir / "metrics.json").write_text(json.dumps(_jsonable(document), indent=1, sort_keys=True) + "\n")
     return document
 
@@ -321,6 +331,10 @@ def format_summary(document: Mapping[str, Any]) -> str:
             f"{name} {'PASS' if info['passed'] else 'FAIL'} ({info['value']:.4f} vs {info['bar']})" for name, info in bars.items()
         )
         lines.append(f"quality bars: {verdict}")
+    if document.get("xgboost"):
+        from training.xgboost.report import summary_line
+
+        lines.append(summary_line(document["xgboost"]))
     lines.append(f"training took {document['timings']['train_s']:.2f} s; metrics: {Path(document['model']['path']).parent / 'metrics.json'}")
     return "\n".join(lines)
 

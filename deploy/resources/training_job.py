@@ -113,6 +113,8 @@ class TrainingJob(Unit):
                     "CompressionType": "None",
                 }
                 for channel, uri in ctx.refs["data_uris"].items()
+                # XGBoost's container accepts train and validation only ("Extraneous channel found: test").
+                if ctx.config.algorithm != "xgboost" or channel in ("train", "validation")
             ],
             "OutputDataConfig": {"S3OutputPath": f"s3://{ctx.names.bucket}/{ctx.names.output_prefix}"},
             "ResourceConfig": {"InstanceType": ctx.config.training_instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from emulator.sagemaker import s3
 from training.artifact import ArtifactError, LinearModel, load_model_tar
+from training.xgboost.artifact import XGBoostModel, load_xgboost_tar
 
 
 class ArtifactFetchError(Exception):
@@ -77,17 +78,19 @@ class ArtifactStore:
         return sha256, data
 
     @staticmethod
-    def load(data: bytes, url: str, container: str = "container_1") -> LinearModel:
+    def load(data: bytes, url: str, container: str = "container_1") -> LinearModel | XGBoostModel:
+        """The model in the archive: XGBoost when it holds `xgboost-model`, else Linear Learner's format."""
         try:
-            return load_model_tar(data)
+            xgboost_model = load_xgboost_tar(data)
+            return xgboost_model if xgboost_model is not None else load_model_tar(data)
         except ArtifactError as exc:
             raise ArtifactFetchError(
                 f'Failed to extract model data archive from URL "{url}" for container "{container}". '
                 f"Please ensure that the object located at the URL is a valid model.tar.gz written by "
-                f"the Linear Learner training job. ({exc})"
+                f"a Linear Learner or XGBoost training job. ({exc})"
             ) from None
 
-    def model_for(self, url: str, sha256: str | None, container: str = "container_1") -> tuple[str, LinearModel]:
+    def model_for(self, url: str, sha256: str | None, container: str = "container_1") -> tuple[str, LinearModel | XGBoostModel]:
         """The model for a variant: from the cache when its hash is known, else from S3."""
         data = self.cached(sha256) if sha256 else None
         if data is None:

@@ -25,7 +25,7 @@ from emulator.sagemaker import listing
 from emulator.sagemaker.artifacts import ArtifactFetchError, ArtifactStore
 from emulator.sagemaker.context import Context, quota_message
 from emulator.sagemaker.errors import InternalFailure, ResourceLimitExceeded, ValidationException
-from emulator.sagemaker.images import is_linear_learner_image, resolved_image, unsupported_image_reason
+from emulator.sagemaker.images import is_supported_image, resolved_image, unsupported_image_reason
 from emulator.sagemaker.models import ModelService
 from emulator.sagemaker.records import ENDPOINT, MODEL, EndpointConfigRecord, EndpointRecord, PendingDeployment, VariantSpec
 from emulator.sagemaker.serving import EndpointRoute, Router, ServingVariant
@@ -257,7 +257,7 @@ class EndpointService:
                 )
             container = spec.containers[0]
             image = container.get("Image")
-            if not is_linear_learner_image(image):
+            if not is_supported_image(image):
                 raise ArtifactFetchError(
                     f"The image '{image}' of model {spec.model_name} cannot be served: {unsupported_image_reason(image)}"
                 )

@@ -37,7 +37,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
-from emulator.sagemaker import limits, payloads
+from emulator.sagemaker import limits, payloads, xgboost_serving
 from emulator.sagemaker.auth import Authenticator
 from emulator.sagemaker.config import EmulatorConfig
 from emulator.sagemaker.errors import AuthError, ModelError, RuntimeValidationError, ServiceError
@@ -176,7 +176,7 @@ class InvocationHandler:
             variant_name = variant.name
             output, response_type = self._predict(name, variant, headers, body)
             response_headers = [
-                _CONTENT_TYPES[response_type],
+                _CONTENT_TYPES.get(response_type) or (b"content-type", response_type.encode()),
                 variant.header,
                 (b"x-amzn-requestid", request_id.encode()),
                 (b"content-length", b"%d" % len(output)),
@@ -238,6 +238,17 @@ class InvocationHandler:
         """Parse, score and render (`predict.py`); the container's rejections become ModelError."""
         content_type = headers.get(b"content-type")
         accept = headers.get(b"accept")
+        if variant.scorer is None:  # not Linear Learner: the algorithm's own container answers (XGBoost)
+            try:
+                response_type, output = xgboost_serving.invoke(
+                    variant.model,
+                    content_type.decode("latin-1") if content_type is not None else None,
+                    accept.decode("latin-1") if accept is not None else None,
+                    body,
+                )
+            except payloads.PayloadError as exc:
+                raise self._model_error(name, exc.status, exc.message) from None
+            return output, response_type
         try:
             media = self._request_formats.get(content_type) or self._request_format(content_type)
             response_type = self._response_formats.get(accept) or self._response_format(accept)

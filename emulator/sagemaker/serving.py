@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 
 from training.artifact import LinearModel
+from training.xgboost.artifact import XGBoostModel
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,14 @@ class RowScorer:
 @dataclass(frozen=True)
 class ServingVariant:
     name: str
-    model: LinearModel
+    model: LinearModel | XGBoostModel
     weight: float
-    scorer: RowScorer = field(init=False, repr=False, compare=False)
+    scorer: RowScorer | None = field(init=False, repr=False, compare=False)  # Linear Learner's fast path only
     header: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)  # x-Amzn-Invoked-Production-Variant
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scorer", RowScorer.for_model(self.model))
+        linear = isinstance(self.model, LinearModel)
+        object.__setattr__(self, "scorer", RowScorer.for_model(self.model) if linear else None)
         object.__setattr__(self, "header", (b"x-amzn-invoked-production-variant", self.name.encode()))
 
 

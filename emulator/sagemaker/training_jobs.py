@@ -26,7 +26,7 @@ from typing import Any, Callable
 from emulator.sagemaker import listing
 from emulator.sagemaker.context import Context, quota_message
 from emulator.sagemaker.errors import InternalFailure, ResourceInUse, ResourceLimitExceeded, ValidationException
-from emulator.sagemaker.images import is_linear_learner_image, unsupported_image_reason
+from emulator.sagemaker.images import is_supported_image, unsupported_image_reason
 from emulator.sagemaker.records import TRAINING_JOB, TrainingJobRecord
 from emulator.sagemaker.tags import TagService
 from emulator.sagemaker.training_runner import TrainingProgress, TrainingSupervisor
@@ -107,7 +107,7 @@ class TrainingJobService:
                 spec=spec,
                 transitions=({"Status": "Starting", "StartTime": now, "StatusMessage": "Preparing the instances for training"},),
             )
-            runnable = is_linear_learner_image(image)
+            runnable = is_supported_image(image)
             if not runnable:
                 # Decided before anything is written: the job is stored already Failed, never a runner-less InProgress.
                 record = _finish(record, "Failed", now, failure=unsupported_image_reason(image or algorithm.get("AlgorithmName")))

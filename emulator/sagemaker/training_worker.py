@@ -129,6 +129,16 @@ def prepare_channel(client: Any, channel: dict[str, Any], root: Path, default_mo
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
+    from emulator.sagemaker import xgboost_training
+
+    if xgboost_training.is_xgboost_job(spec):  # the image URI picks the algorithm
+        return xgboost_training.run(
+            spec, emit=emit, should_stop=should_stop, prepare_channel=prepare_channel, channel_error=ChannelError
+        )
+    return _run_linear_learner(spec)
+
+
+def _run_linear_learner(spec: dict[str, Any]) -> dict[str, Any]:
     from training.job import TrainingJobError, TrainingStopped, run_training_job
 
     work = Path(spec["work_dir"])

@@ -278,3 +278,43 @@ def test_status_reports_missing_then_matching(aws):
     assert {s.kind for s in before if s.billable} == {"training-job", "endpoint"}
     stack.deploy()
     assert all(s.exists and s.matches for s in make_stack().status())
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_xgboost_algorithm_runs_aws_xgboost_image(aws, region):
+    """`deploy --algorithm xgboost` on AWS: the region's sagemaker-xgboost image, train+validation only, XGBoost hyperparameters."""
+    from deploy.images import XGBOOST_REGISTRY_ACCOUNTS
+    from training.xgboost.hyperparameters import DEFAULT_HYPERPARAMETERS as XGBOOST_DEFAULTS
+
+    out = make_stack(region=region, algorithm="xgboost").deploy()
+    sm = boto3.client("sagemaker", region_name=region)
+    image = f"{XGBOOST_REGISTRY_ACCOUNTS[region]}.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1"
+    job = sm.describe_training_job(TrainingJobName=out.training_job)
+    assert job["AlgorithmSpecification"]["TrainingImage"] == image
+    assert job["HyperParameters"] == XGBOOST_DEFAULTS
+    assert {c["ChannelName"] for c in job["InputDataConfig"]} == {"train", "validation"}
+    assert all(c["ContentType"] == "text/csv" for c in job["InputDataConfig"])
+    assert sm.describe_model(ModelName=out.model_name)["PrimaryContainer"]["Image"] == image
+    iam = boto3.client("iam", region_name=region)
+    (policy,) = iam.list_role_policies(RoleName="sagestack-sagemaker-execution")["PolicyNames"]
+    document = iam.get_role_policy(RoleName="sagestack-sagemaker-execution", PolicyName=policy)["PolicyDocument"]
+    assert f"arn:aws:ecr:{region}:{XGBOOST_REGISTRY_ACCOUNTS[region]}:repository/sagemaker-xgboost" in json.dumps(document)
+    assert out.extra["algorithm"] == "xgboost"
+
+
+def test_switching_algorithm_trains_a_new_model_and_swaps_the_endpoint(aws):
+    first = make_stack().deploy()
+    second = make_stack(algorithm="xgboost").deploy()
+    assert second.training_job != first.training_job and second.model_name != first.model_name
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    assert sm.describe_endpoint(EndpointName="sagestack")["EndpointConfigName"] == second.endpoint_config
+    calls = CallLog()
+    make_stack(calls=calls, algorithm="xgboost").deploy()
+    assert calls.mutating() == []
+
+
+def test_unknown_algorithm_is_refused():
+    from deploy.config import ConfigError
+
+    with pytest.raises(ConfigError, match="'linear-learner' \\(default\\) or 'xgboost'"):
+        StackConfig(algorithm="kmeans")

@@ -109,16 +109,24 @@ def test_training_job_produces_a_servable_model(sagemaker_clients, sagemaker_art
     assert np.mean(np.array(labels) == y) > 0.85
 
 
-def test_unsupported_image_fails_the_job_with_a_reason(sagemaker_clients, sagemaker_artifact_bucket, channel_prefix):
+@pytest.mark.parametrize(
+    "image, words",
+    [
+        ("382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1", ("kmeans", "sagemaker-xgboost", "linear-learner")),
+        ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:0.90-2", ("0.90-2", "1.7-1", "pickled")),
+    ],
+)
+def test_unsupported_image_fails_the_job_with_a_reason(image, words, sagemaker_clients, sagemaker_artifact_bucket, channel_prefix):
     sm = sagemaker_clients.sagemaker
-    name = unique_name("xgb")
+    name = unique_name("unsupported")
     sm.create_training_job(**_job_request(name, {"train": f"{channel_prefix}/train/"}, f"s3://{sagemaker_artifact_bucket}/out",
-                                          image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"))
+                                          image=image))
     with pytest.raises(WaiterError):
         sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
     job = sm.describe_training_job(TrainingJobName=name)
     assert job["TrainingJobStatus"] == "Failed" and job["SecondaryStatus"] == "Failed"
-    assert "sagemaker-xgboost" in job["FailureReason"] and "linear-learner" in job["FailureReason"]
+    for word in words:
+        assert word in job["FailureReason"]
 
 
 @pytest.mark.parametrize(

@@ -35,13 +35,17 @@ def test_train_writes_data_model_metrics_and_plots(report_dir):
     assert set(document["quality_bars"]) == set(QUALITY_BARS)
     model = load_model_tar(report_dir / "model.tar.gz")
     assert document["final_metrics"] == model.metrics
+    boosted = document["xgboost"]
+    assert boosted["cross_validation"]["folds"] == 10 and boosted["cross_validation"]["mean"]["roc_auc"] > 0.97
+    assert {"train:logloss", "validation:logloss"} <= set(boosted["final_metrics"]) and boosted["test"]["accuracy"] > 0.9
 
 
 def test_summary_on_stdout_and_progress_on_stderr(tmp_path, capsys):
     assert sagestack(["train", "--out", str(tmp_path), "--no-plots", "--folds", "3"]) == 0
     captured = capsys.readouterr()
     assert "3-fold CV (mean ± sd): accuracy" in captured.out and "quality bars:" in captured.out
-    assert "[1/4] Preparing data" in captured.err and "[2/4] Training" in captured.err
+    assert "[1/5] Preparing data" in captured.err and "[2/5] Training" in captured.err
+    assert "XGBoost (" in captured.out and "3-fold CV accuracy" in captured.out  # the report covers both algorithms
     assert not (tmp_path / "plots").exists()
 
 
