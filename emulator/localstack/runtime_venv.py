@@ -131,13 +131,17 @@ def _build_py38_libs(venv: Path, log) -> None:
             return
         target = venv / LAMBDA_LIBS_PY38_NAME
         shutil.rmtree(target, ignore_errors=True)
-        _run(
-            "install boto3 for python3.8/3.9 Lambda handlers",
-            [str(venv_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
-             "--target", str(target), "-r", str(LAMBDA_RUNTIME_PY38_LOCK)],
-            log,
-        )
+        _run("install boto3 for python3.8/3.9 Lambda handlers",
+             _installer(venv) + ["--target", str(target), "-r", str(LAMBDA_RUNTIME_PY38_LOCK)], log)
         (target / STAMP_NAME).write_text(LAMBDA_RUNTIME_PY38_LOCK.read_text())
+
+
+def _installer(venv: Path) -> list[str]:
+    """`pip install --no-deps` for `venv`: uv's when there is one (a uv-built venv has no pip), else the venv's pip."""
+    uv = find_uv()
+    if uv:
+        return [uv, "pip", "install", "-q", "--no-deps", "-p", str(venv_python(venv))]
+    return [str(venv_python(venv)), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps"]
 
 
 def _build_catalog(venv: Path, log) -> None:
