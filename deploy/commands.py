@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from contract import names
 from contract.dataset import FEATURE_COUNT
-from deploy.config import StackConfig
+from deploy.config import ALGORITHMS, StackConfig
 
 PROFILE_ENV = "SAGESTACK_PROFILE"
 
@@ -51,7 +51,7 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
     """Options that decide what the stack should be (deploy builds it, status compares with it)."""
     parser.add_argument("--stage", default=None, help=f"API Gateway stage (default {DEFAULTS.stage})")
     parser.add_argument("--data", type=Path, default=None, help="a wdbc.data file to train on (default: the copy scikit-learn ships)")
-    parser.add_argument("--algorithm", choices=("linear-learner", "xgboost"), default=None,
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default=None,
                         help=f"SageMaker built-in algorithm to train and serve (default {DEFAULTS.algorithm})")
     parser.add_argument("--hyperparameter", "-H", action="append", metavar="NAME=VALUE", help="override one hyperparameter of the algorithm (repeatable)")
     parser.add_argument("--training-instance-type", default=None, help=f"default {DEFAULTS.training_instance_type}")
@@ -396,6 +396,8 @@ def _prepare_inputs() -> None:
 def up(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sagestack up", description="Start LocalStack and the SageMaker emulator in the background, then deploy.")
     parser.add_argument("--no-deploy", action="store_true", help="only start the services")
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default=None,
+                        help=f"SageMaker built-in algorithm to deploy (default {DEFAULTS.algorithm})")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -414,7 +416,7 @@ def up(argv: list[str]) -> int:
         _log("  point your own tools at it: " + " ".join(f"{k}={v}" for k, v in env.items()))
         if args.no_deploy:
             return 0
-        return deploy(["--profile", names.LOCAL_PROFILE])
+        return deploy(["--profile", names.LOCAL_PROFILE] + (["--algorithm", args.algorithm] if args.algorithm else []))
 
     return _run(body)
 
@@ -455,6 +457,8 @@ def down(argv: list[str]) -> int:
 def demo(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sagestack demo", description="Train, start, deploy and send the test split through the REST API.")
     parser.add_argument("--keep", action="store_true", help="leave the embedded stack running afterwards")
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default=DEFAULTS.algorithm,
+                        help="SageMaker built-in algorithm behind the endpoint (default %(default)s)")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -470,9 +474,11 @@ def demo(argv: list[str]) -> int:
         if code:
             _err("training failed; see above")
             return code
-        _log("\n== 2/5 start the embedded stack and deploy (profile sagestack-local)")
+        _log(f"\n== 2/5 start the embedded stack and deploy {args.algorithm} (profile sagestack-local)")
+        if args.algorithm == DEFAULTS.algorithm:
+            _log("  (the same stack with SageMaker's XGBoost: `sagestack demo --algorithm xgboost`)")
         try:
-            code = up([])
+            code = up(["--algorithm", args.algorithm])
             if code:
                 return code
             outputs = read_outputs()

@@ -17,6 +17,8 @@ from typing import Any
 
 STACK_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9])*$")
 MAX_STACK_NAME = 20  # keeps every derived name inside AWS's limits (bucket 63, SageMaker 63, role 64)
+# SageMaker built-in algorithms a stack can deploy (the first is the default).
+ALGORITHMS = ("linear-learner", "xgboost")
 TAG_STACK = "sagestack:stack"
 TAG_INPUTS = "sagestack:inputs"
 
@@ -68,7 +70,7 @@ class StackConfig:
             raise ConfigError("Lambda memory must be 128-10240 MB")
         if not 1 <= self.lambda_timeout_s <= 900:
             raise ConfigError("Lambda timeout must be 1-900 s")
-        if self.algorithm not in ("linear-learner", "xgboost"):
+        if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"algorithm {self.algorithm!r} is not supported; use 'linear-learner' (default) or 'xgboost'")
         for key, value in self.hyperparameters.items():
             if not isinstance(key, str) or not isinstance(value, str):

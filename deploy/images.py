@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from contract import aws
+from deploy.config import ALGORITHMS
 
 ALGORITHM = "linear-learner"
 IMAGE_TAG = "1"
@@ -97,7 +98,6 @@ XGBOOST_REGISTRY_ACCOUNTS: dict[str, str] = {
     "us-west-1": "746614075791",
     "us-west-2": "246618743249",
 }
-ALGORITHMS = ("linear-learner", "xgboost")
 
 
 class UnsupportedRegion(ValueError):
