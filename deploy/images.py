@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 from contract import aws
-from deploy.config import ALGORITHMS
 
 ALGORITHM = "linear-learner"
 IMAGE_TAG = "1"
