@@ -63,7 +63,7 @@ class ArtifactStore:
                 raise
 
     def download(self, url: str, container: str = "container_1") -> tuple[str, bytes]:
-        """Fetch `url` from S3 and cache it; returns (sha256, bytes)."""
+        """Fetch `url` from S3; returns (sha256, bytes). Not cached: only a model that loads is (`model_for`)."""
         try:
             location = s3.parse_s3_uri(url)
             data = s3.get_object_bytes(self._s3_client(), location)
@@ -73,9 +73,7 @@ class ArtifactStore:
                 "Please ensure that there is an object located at the URL and that the role passed to "
                 f"CreateModel has permissions to download the object. ({exc})"
             ) from None
-        sha256 = hashlib.sha256(data).hexdigest()
-        self._write(sha256, data)
-        return sha256, data
+        return hashlib.sha256(data).hexdigest(), data
 
     @staticmethod
     def load(data: bytes, url: str, container: str = "container_1") -> LinearModel | XGBoostModel:
@@ -93,6 +91,9 @@ class ArtifactStore:
     def model_for(self, url: str, sha256: str | None, container: str = "container_1") -> tuple[str, LinearModel | XGBoostModel]:
         """The model for a variant: from the cache when its hash is known, else from S3."""
         data = self.cached(sha256) if sha256 else None
-        if data is None:
-            sha256, data = self.download(url, container)
-        return sha256, self.load(data, url, container)
+        if data is not None:
+            return sha256, self.load(data, url, container)
+        sha256, data = self.download(url, container)
+        model = self.load(data, url, container)  # a rejected archive raises here and is never cached
+        self._write(sha256, data)
+        return sha256, model

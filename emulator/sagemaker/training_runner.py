@@ -12,6 +12,7 @@ fails the job with the tail of its stderr as FailureReason.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -197,6 +198,9 @@ class TrainingSupervisor:
                 final = {**final, "status": "Stopped"}
                 final.pop("failure", None)
             self.on_progress(name, TrainingProgress.from_event(final))
+            # Nothing of a finished job is read from here again (the artifact and checkpoints are in S3,
+            # the failure reason in the record): its downloaded channels must not pile up on disk.
+            shutil.rmtree(work, ignore_errors=True)
 
     def _runtime_timer(self, name: str, record: dict[str, Any], worker: Supervised) -> threading.Timer | None:
         limit = (record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")

@@ -25,6 +25,7 @@ from typing import Any
 
 from emulator.sagemaker import channels as channel_sources
 from emulator.sagemaker import recordio, s3
+from training.data import MAX_INPUT_BYTES
 
 _stop_requested = False
 _parent_pid = os.getppid()
@@ -92,6 +93,38 @@ def _recordio_to_csv(path: Path, channel: str) -> None:
     path.with_suffix(".csv").write_text("\n".join(lines) + "\n")
 
 
+GUNZIP_CHUNK = 1024 * 1024
+
+
+def _gunzip_in_place(path: Path, channel: str, budget: int) -> int:
+    """Decompress `path` in place as it streams, refusing it once the channel passes `budget` bytes.
+
+    A small gzip member can expand a thousandfold (a "bomb"): the limit is applied to the bytes
+    written, chunk by chunk, so neither memory nor disk ever holds more than the channel may.
+    Returns the decompressed size.
+    """
+    out_path = path.with_name(path.name + ".gunzip")
+    written = 0
+    try:
+        with gzip.open(path, "rb") as src, open(out_path, "wb") as out:
+            while chunk := src.read(GUNZIP_CHUNK):
+                written += len(chunk)
+                if written > budget:
+                    raise ChannelError(
+                        f"ClientError: channel '{channel}' decompresses to more than {MAX_INPUT_BYTES} bytes "
+                        f"(file {path.name}); split the data or train on AWS."
+                    )
+                out.write(chunk)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        out_path.unlink(missing_ok=True)
+        raise ChannelError(f"ClientError: channel '{channel}' file {path.name} is not gzip data ({exc}).") from None
+    except ChannelError:
+        out_path.unlink(missing_ok=True)
+        raise
+    out_path.replace(path)
+    return written
+
+
 def prepare_channel(client: Any, channel: dict[str, Any], root: Path, default_mode: str = "File") -> Path:
     """Download one channel (S3Prefix, ManifestFile or AugmentedManifestFile) and leave CSV for the trainer."""
     name = channel["ChannelName"]
@@ -115,12 +148,9 @@ def prepare_channel(client: Any, channel: dict[str, Any], root: Path, default_mo
     except channel_sources.ChannelInputError as exc:
         raise ChannelError(str(exc)) from None
     if channel.get("CompressionType") == "Gzip":
+        budget = MAX_INPUT_BYTES
         for path in files:
-            try:
-                data = gzip.decompress(path.read_bytes())
-            except (OSError, EOFError) as exc:
-                raise ChannelError(f"ClientError: channel '{name}' file {path.name} is not gzip data ({exc}).") from None
-            path.write_bytes(data)
+            budget -= _gunzip_in_place(path, name, budget)
     if media == "application/x-recordio-protobuf":
         for path in files:
             _recordio_to_csv(path, name)
