@@ -116,9 +116,8 @@ class TrainingSupervisor:
             "s3_endpoint_url": self.config.resolved_s3_endpoint_url,
             "region": self.config.region,
             "work_dir": str(work),
-            # Which algorithm runs (by image URI), its checkpoint sync and input mode (XGBoost uses them).
+            # Which algorithm runs (by image URI) and its checkpoint sync (XGBoost uses it).
             "image": (record.get("AlgorithmSpecification") or {}).get("TrainingImage"),
-            "input_mode": (record.get("AlgorithmSpecification") or {}).get("TrainingInputMode", "File"),
             "checkpoint": record.get("CheckpointConfig"),
         }
         path = work / "spec.json"
