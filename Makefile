@@ -89,11 +89,12 @@ bench: venv-dev
 
 # Optional: Apache MXNet 1.9.1 (Python 3.10) for the tests that load the kit's artifacts with MXNet itself
 # (tests/training/test_mxnet_loads_kit_artifacts.py finds this venv; SAGESTACK_MXNET_PYTHON overrides it).
-PYTHON310 ?= python3.10
+# python3.10 from PATH or pyenv, found as LocalStack's launcher finds its interpreters
+PYTHON310 ?= $(shell python3 -c 'import sys; sys.path.insert(0, "emulator/localstack/plugin"); from sagestack_localstack.interpreters import find_python; print(find_python("3.10"))' 2>/dev/null || echo python3.10)
 MXNET_VENV ?= $(or $(SAGESTACK_VENVS_DIR),.sagestack/venvs)/mxnet-1.9.1
 mxnet-venv:
 	@test -x $(MXNET_VENV)/bin/python || $(PYTHON310) -m venv $(MXNET_VENV)
-	$(MXNET_VENV)/bin/python -m pip install -q --disable-pip-version-check mxnet==1.9.1 "numpy<1.24"
+	$(MXNET_VENV)/bin/python -m pip install -q --disable-pip-version-check mxnet==1.9.1 numpy==1.23.5
 	@echo "MXNet 1.9.1 ready in $(MXNET_VENV); make test now runs the MXNet load tests"
 
 # LocalStack's own parity tests (Lambda, API Gateway; Python runtimes) against the kit's LocalStack.
