@@ -72,13 +72,13 @@ def test_resolved_image_is_pinned_by_digest(sagemaker_clients, sagemaker_model_u
 def test_image_that_cannot_run_goes_creating_then_failed(sagemaker_clients, sagemaker_model_url):
     sm = sagemaker_clients.sagemaker
     endpoint = create_endpoint(sm, sagemaker_model_url, wait=False,
-                               image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
+                               image="382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1")
     assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Creating"
     deadline = time.monotonic() + 60
     while (described := sm.describe_endpoint(EndpointName=endpoint))["EndpointStatus"] == "Creating":
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert described["EndpointStatus"] == "Failed" and "sagemaker-xgboost" in described["FailureReason"]
+    assert described["EndpointStatus"] == "Failed" and "kmeans" in described["FailureReason"]
     with pytest.raises(ClientError) as info:
         sm.update_endpoint_weights_and_capacities(
             EndpointName=endpoint, DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredWeight": 0.5}]
