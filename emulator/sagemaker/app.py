@@ -29,6 +29,7 @@ from emulator.sagemaker.backend import SageMakerBackend
 from emulator.sagemaker.config import EmulatorConfig
 from emulator.sagemaker.control import JSON_CONTENT_TYPE, ControlPlane, error_body
 from emulator.sagemaker.errors import AuthError, ServiceError
+from emulator.sagemaker.limits import MAX_BODY_BYTES
 from emulator.sagemaker.logs import RequestLog
 from emulator.sagemaker.runtime import InvocationHandler, is_invocation
 from emulator.sagemaker.serving import Router
@@ -153,8 +154,16 @@ class EmulatorApp:
         async def control_plane(request: Request) -> Response:
             started = time.perf_counter()
             request_id = str(uuid.uuid4())
-            body = await request.body()
             target = request.headers.get("x-amz-target")
+            body = await _read_bounded(request, CONTROL_MAX_BODY_BYTES)
+            if body is None:  # refused while reading: never buffered past the limit
+                error = ServiceError(
+                    f"The request body is larger than the {CONTROL_MAX_BODY_BYTES} bytes the SageMaker API accepts; "
+                    "control-plane requests are small JSON documents (send data through S3).",
+                    code="RequestEntityTooLargeException", status=413,
+                )
+                app.request_log.record(request_id, "control", target or "", None, error.status, error.code, started, 0, 0)
+                return _aws_response(error.status, error_body(error), error.code, request_id)
             if app.auth.enabled:
                 headers: dict[str, list[str]] = {}
                 for key, value in request.scope["headers"]:
@@ -180,6 +189,26 @@ class EmulatorApp:
             return _aws_response(error.status, error_body(error), error.code, str(uuid.uuid4()))
 
         return api
+
+
+# Control-plane requests are JSON documents of a few KB; the runtime's body limit bounds them too, so
+# eight concurrent 60 MB bodies cost nothing (docs/ARCHITECTURE.md, "Limits at the edge").
+CONTROL_MAX_BODY_BYTES = MAX_BODY_BYTES
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as Content-Length or the bytes received pass `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _aws_response(status: int, body: bytes, code: str | None, request_id: str) -> Response:

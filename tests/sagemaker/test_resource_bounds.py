@@ -90,3 +90,31 @@ def test_a_finished_job_leaves_no_work_directory(sagemaker_emulator, sagemaker_c
     while work.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not work.exists(), f"{work} still holds {sorted(p.name for p in work.iterdir())}"
+
+
+def test_the_control_plane_refuses_a_huge_body_while_reading(sagemaker_emulator):
+    import http.client
+    import json
+
+    host, port = "127.0.0.1", sagemaker_emulator.port
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "SageMaker.CreateModel"}
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    # Declared 60 MB, only the first bytes sent: answered at once, not after buffering.
+    conn.putrequest("POST", "/")
+    for key, value in {**headers, "Content-Length": str(60 * 1024 * 1024)}.items():
+        conn.putheader(key, value)
+    conn.endheaders()
+    conn.send(b'{"ModelName": "')
+    response = conn.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["__type"] == "RequestEntityTooLargeException"
+    conn.close()
+    # A chunked body that passes the limit as it streams.
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    chunk = b" " * (1024 * 1024)
+    conn.request("POST", "/", body=iter([chunk] * 8), headers={**headers, "Transfer-Encoding": "chunked"}, encode_chunked=True)
+    response = conn.getresponse()
+    assert response.status == 413
+    response.read()
+    conn.close()
+    assert sagemaker_emulator.health() is not None
