@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
 import tarfile
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import xgboost as xgb
 from botocore.exceptions import ClientError, WaiterError
 
 from emulator.sagemaker import recordio
+from tests.fixtures.pickled_boosters import PICKLED_BOOSTERS
 from tests.fixtures.sagemaker import ROLE_ARN, create_endpoint, unique_name
 from training.data import read_channel_csv
 
@@ -194,10 +194,9 @@ def _endpoint_failure(sm: Any, s3: Any, bucket: str, files: dict[str, bytes]) ->
     return described["FailureReason"]
 
 
-def test_a_pickled_model_is_refused_with_how_to_resave(sagemaker_clients, sagemaker_artifact_bucket, library_model):
-    booster, _ = library_model
+def test_a_pickled_model_is_refused_with_how_to_resave(sagemaker_clients, sagemaker_artifact_bucket):
     reason = _endpoint_failure(sagemaker_clients.sagemaker, sagemaker_clients.s3, sagemaker_artifact_bucket,
-                               {"xgboost-model": pickle.dumps(booster)})
+                               {"xgboost-model": PICKLED_BOOSTERS[2]})
     assert "pickle" in reason and "save_model" in reason and "arbitrary code" in reason
 
 
