@@ -21,6 +21,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from emulator.sagemaker import channels as channel_sources
@@ -158,12 +159,24 @@ def prepare_channel(client: Any, channel: dict[str, Any], root: Path, default_mo
     return target
 
 
+def training_log(work: Path) -> Callable[[str], None]:
+    """The job's `training.log` writer (one line per message), shared by every algorithm's run."""
+    log_path = work / "training.log"
+
+    def log(message: str) -> None:
+        with log_path.open("a") as handle:
+            handle.write(str(message).rstrip("\n") + "\n")
+
+    return log
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     from emulator.sagemaker import xgboost_training
 
     if xgboost_training.is_xgboost_job(spec):  # the image URI picks the algorithm
         return xgboost_training.run(
-            spec, emit=emit, should_stop=should_stop, prepare_channel=prepare_channel, channel_error=ChannelError
+            spec, emit=emit, should_stop=should_stop, prepare_channel=prepare_channel, channel_error=ChannelError,
+            log=training_log(Path(spec["work_dir"])),
         )
     return _run_linear_learner(spec)
 
@@ -185,12 +198,7 @@ def _run_linear_learner(spec: dict[str, Any]) -> dict[str, Any]:
     except ChannelError as exc:
         return {"final": True, "status": "Failed", "failure": str(exc)}
     emit({"secondary": "Training", "message": "Training image download completed. Training in progress."})
-    log_path = work / "training.log"
-
-    def log(message: str) -> None:
-        with log_path.open("a") as handle:
-            handle.write(str(message).rstrip("\n") + "\n")
-
+    log = training_log(work)
     try:
         result = run_training_job(channels, spec["hyperparameters"], work / "output", log=log, should_stop=should_stop)
     except TrainingStopped:

@@ -82,8 +82,10 @@ def run(
     should_stop: Callable[[], bool],
     prepare_channel: PrepareChannel,
     channel_error: type[Exception],
+    log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """The job to its final event; `prepare_channel`/`channel_error` are the worker's channel reader and its error."""
+    """The job to its final event; `prepare_channel`/`channel_error` are the worker's channel reader and its
+    error, `log` its training.log writer."""
     from training.xgboost.job import ChannelInput, XGBoostJobError, XGBoostStopped, run_xgboost_job
 
     algorithm = algorithm_for_image(spec.get("image"))
@@ -107,12 +109,6 @@ def run(
     if checkpoint_dir is not None:
         _sync_checkpoints_down(client, checkpoint["S3Uri"], checkpoint_dir)
     emit({"secondary": "Training", "message": "Training image download completed. Training in progress."})
-    log_path = work / "training.log"
-
-    def log(message: str) -> None:
-        with log_path.open("a") as handle:
-            handle.write(str(message).rstrip("\n") + "\n")
-
     try:
         result = run_xgboost_job(
             channels, spec["hyperparameters"], work / "output", version=algorithm.version,
