@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
@@ -24,6 +26,9 @@ from deploy.images import REGISTRY_ACCOUNTS
 from deploy.stack import Stack
 from training.hyperparameters import DEFAULT_HYPERPARAMETERS
 
+# one botocore loader for every session of this module: each test builds fresh sessions (its own event
+# hooks), and re-reading the service models' JSON for each would be most of this module's CPU time
+LOADER = botocore.loaders.create_loader()
 MUTATING = ("Create", "Put", "Update", "Delete", "Add", "Remove", "Tag", "Upload", "Stop")
 
 
@@ -59,7 +64,6 @@ def artifact_writer(region: str) -> Any:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_ENDPOINT_URL_SAGEMAKER"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
@@ -68,6 +72,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("SAGESTACK_STATE_DIR", str(tmp_path / "state"))
     with mock_aws():
+        boto3.setup_default_session(botocore_session=_core_session())  # the tests' own boto3.client() calls
         yield
 
 
@@ -87,8 +92,14 @@ def moto_update_endpoint(region: str) -> Any:
     return update
 
 
+def _core_session() -> botocore.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", LOADER)
+    return core
+
+
 def make_stack(region: str = "us-east-1", log: list[str] | None = None, calls: CallLog | None = None, **config: Any) -> Stack:
-    session = boto3.Session(region_name=region)
+    session = boto3.Session(botocore_session=_core_session(), region_name=region)
     if calls is not None:
         session.events.register("provide-client-params", calls)  # also sees calls a before-call hook answers
     session.events.register("provide-client-params.sagemaker.CreateTrainingJob", artifact_writer(region))
