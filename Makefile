@@ -13,6 +13,9 @@ UV_VERSION := 0.13.9
 SAGESTACK_INSTALLER ?= uv
 TOOLS := .sagestack/tools
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (one per logical CPU; TEST_WORKERS=0 runs in one process). Modules stay
+# whole on one worker (--dist loadscope): their module-scoped services start once.
+TEST_WORKERS ?= logical
 DEMO_EXTRAS :=
 TEST_EXTRAS := plots,dev
 export SAGESTACK_INSTALLER
@@ -68,7 +71,7 @@ demo: venv
 
 # everything but the compose tests, then the compose tests (skipped, saying why, without a Docker engine)
 test: venv-dev
-	$(VENV)/bin/python -m pytest -m "not compose" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m "not compose" -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 	$(VENV)/bin/python -m pytest -m compose tests/compose $(PYTEST_ARGS)
 
 test-compose: venv-dev

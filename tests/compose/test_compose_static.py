@@ -241,3 +241,18 @@ def test_docker_compose_config_accepts_the_file():
         pytest.skip("no `docker compose` plugin or docker-compose binary here (compose config needs no engine)")
     proc = subprocess.run([*cli, "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_emulator_image_keeps_the_botocore_model_of_every_service_the_code_calls():
+    """The emulator image drops botocore's models except those listed: a client for any other service
+    would fail with UnknownServiceError in the container only, so every client(...) the image's code
+    creates must name a listed service."""
+    listed = {line.strip() for line in (ROOT / "emulator" / "sagemaker" / "image-botocore-services.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    called: set[str] = set()
+    for package in ("contract", "training", "emulator/sagemaker", "deploy", "lambda"):
+        for path in (ROOT / package).rglob("*.py"):
+            called |= set(re.findall(r"""\bclient\(\s*["']([a-z0-9-]+)["']""", path.read_text()))
+    assert called, "no client(...) call found: the scan is broken"
+    assert called <= listed, f"services called but dropped from the image: {sorted(called - listed)}"
+    assert {"s3", "sagemaker", "sagemaker-runtime"} <= called
