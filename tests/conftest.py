@@ -5,3 +5,4 @@ from tests.fixtures.localstack import *  # noqa: F401,F403
 from tests.fixtures.training import *  # noqa: F401,F403
 from tests.fixtures.sagemaker import *  # noqa: F401,F403
 from tests.fixtures.sdk_v2 import *  # noqa: F401,F403
+from tests.fixtures.sdk import *  # noqa: F401,F403

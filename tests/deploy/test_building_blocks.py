@@ -82,9 +82,9 @@ def test_lambda_package_is_reproducible_and_holds_the_handler():
     assert HANDLER == "handler.lambda_handler"
 
 
-def test_image_uri_table_agrees_with_the_sdk_for_every_region():
+def test_image_uri_table_agrees_with_the_sdk_for_every_region(sdk_image_uris):
     """The fast path (SDK table read without import) and the built-in table equal the SDK's retrieve()."""
-    image_uris = pytest.importorskip("sagemaker.core.image_uris")
+    image_uris = sdk_image_uris
     sdk_accounts = _sdk_registry_accounts()
     assert sdk_accounts, "sagemaker-core is installed but its table was not found"
     for region in sorted(set(sdk_accounts) | set(REGISTRY_ACCOUNTS)):

@@ -402,9 +402,8 @@ def test_access_key_mode_and_missing_header():
 # --- image recognition against the SDK's own image table -----------------------------------------------
 
 
-def test_every_linear_learner_image_the_sdk_knows_is_recognised():
-    from sagemaker.core import image_uris
-
+def test_every_linear_learner_image_the_sdk_knows_is_recognised(sdk_image_uris):
+    image_uris = sdk_image_uris
     from emulator.sagemaker.images import is_linear_learner_image
 
     config = image_uris.config_for_framework("linear-learner")

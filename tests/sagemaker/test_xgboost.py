@@ -273,9 +273,8 @@ def test_max_runtime_stops_an_xgboost_job(sagemaker_clients, sagemaker_artifact_
     assert job["TrainingJobStatus"] == "Stopped" and job["SecondaryStatus"] == "MaxRuntimeExceeded"
 
 
-def test_any_region_and_partition_image_is_recognised():
-    from sagemaker.core import image_uris
-
+def test_any_region_and_partition_image_is_recognised(sdk_image_uris):
+    image_uris = sdk_image_uris
     from emulator.sagemaker.images import XGBOOST, algorithm_for_image
 
     config = image_uris.config_for_framework("xgboost")
