@@ -14,12 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import botocore.session
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from contract import names
 from tests.localstack.helpers import create_function, unique
@@ -69,10 +69,7 @@ def _signed(url: str, target: str | None, body: bytes, path: str = "/", content_
     if target:
         headers["X-Amz-Target"] = f"SageMaker.{target}"
     request = AWSRequest(method="POST", url=url.rstrip("/") + path, data=body, headers=headers)
-    credentials = botocore.session.Session().create_client(
-        "sts", region_name=names.DEFAULT_REGION, aws_access_key_id=names.LOCAL_ACCESS_KEY_ID,
-        aws_secret_access_key=names.LOCAL_SECRET_ACCESS_KEY,
-    )._request_signer._credentials
+    credentials = Credentials(names.LOCAL_ACCESS_KEY_ID, names.LOCAL_SECRET_ACCESS_KEY)
     SigV4Auth(credentials, "sagemaker", names.DEFAULT_REGION).add_auth(request)
     return httpx.Request("POST", request.url, content=body, headers=dict(request.headers))
 
