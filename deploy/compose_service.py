@@ -7,6 +7,7 @@ request through the REST API until it answers (the first request warms the Lambd
 endpoint's model, so the user's first request does not pay for them), writes the outputs for the
 host, and only then reports healthy (a marker file its healthcheck tests). `up --wait` therefore
 returns exactly when a prediction from the host works. SIGTERM (`docker compose down`) ends it.
+It starts beside LocalStack and the emulator and waits for their health routes itself (`wait_for_services`).
 
 Outputs for the host: the deploy's own outputs.json says `http://localstack:4566/...` (the compose
 network's name); the copy written to `SAGESTACK_HOST_OUTPUTS` (the bind-mounted `./.sagestack/outputs.json`)
@@ -29,6 +30,7 @@ from contract import names
 
 READY_MARKER = "compose-deploy-ready"
 WARM_TIMEOUT_S = 60.0
+SERVICES_TIMEOUT_S = 300.0  # a cold engine on a loaded machine; both services' own start periods are 300 s too
 
 
 def ready_marker() -> Path:
@@ -58,6 +60,49 @@ def warm(invoke_url: str, api_key: str, timeout_s: float = WARM_TIMEOUT_S) -> fl
     raise RuntimeError(f"the deployed API did not answer the example request within {timeout_s:.0f} s (last answer: {last})")
 
 
+def _answers(url: str) -> bool:
+    """True once `url` answers HTTP 200 (a refused connection or an error status is "not yet")."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def wait_for_services(urls: dict[str, str], timeout_s: float = SERVICES_TIMEOUT_S, interval_s: float = 0.1,
+                      stop: threading.Event | None = None) -> float:
+    """Poll each service's health URL until all answer; returns the seconds waited.
+
+    The deploy container starts beside the two services (compose `service_started`), imports and waits
+    here with a short poll, instead of starting only after Docker's healthchecks (1 s apart) pass: the
+    container's start and Python's imports overlap LocalStack's start.
+    """
+    started = time.monotonic()
+    waiting = dict(urls)
+    while waiting:
+        waiting = {name: url for name, url in waiting.items() if not _answers(url)}
+        if not waiting:
+            break
+        if time.monotonic() - started > timeout_s:
+            missing = ", ".join(f"{name} ({url})" for name, url in waiting.items())
+            raise RuntimeError(f"{missing} did not answer within {timeout_s:.0f} s; see `docker compose logs` for why")
+        if stop is not None and stop.wait(interval_s):
+            raise InterruptedError("stopped while waiting for the services")
+        if stop is None:
+            time.sleep(interval_s)
+    return time.monotonic() - started
+
+
+def _service_health_urls() -> dict[str, str]:
+    """The health routes of the two services, at the addresses the deploy's clients use."""
+    localstack = os.environ.get("AWS_ENDPOINT_URL", f"http://{names.LOOPBACK}:{names.DEFAULT_LOCALSTACK_PORT}").rstrip("/")
+    sagemaker = os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER", f"http://{names.LOOPBACK}:{names.DEFAULT_SAGEMAKER_PORT}").rstrip("/")
+    return {"LocalStack": localstack + names.LOCALSTACK_HEALTH_PATH, "the SageMaker emulator": sagemaker + names.SAGEMAKER_HEALTH_PATH}
+
+
 def _report_training(outputs: dict[str, Any]) -> None:
     """Print the training job's report: SageMaker's final metrics of the model now being served."""
     from deploy.profiles import session_for
@@ -80,6 +125,14 @@ def serve() -> int:
     marker = ready_marker()
     marker.unlink(missing_ok=True)
 
+    try:
+        waited = wait_for_services(_service_health_urls(), stop=stop)
+    except InterruptedError:
+        return 0
+    except RuntimeError as exc:
+        print(f"sagestack deploy: {exc}", file=sys.stderr)
+        return 1
+    print(f"LocalStack and the SageMaker emulator answer (waited {waited:.1f} s)", flush=True)
     data = os.environ.get("SAGESTACK_DEPLOY_DATA")  # the image's wdbc.data (it has no scikit-learn to write one)
     code = deploy(["--profile", names.LOCAL_PROFILE, *(["--data", data] if data else [])])
     if code:

@@ -34,3 +34,55 @@ def test_outputs_file_is_private_even_over_a_readable_one(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["outputs.json"]  # no temporary file left behind
     assert json.loads(path.read_text())["api_key"] == "secret"
 
+
+
+def _server_answering_after(delay_s: float):
+    """A loopback HTTP server whose /health answers 503 until `delay_s` has passed, then 200."""
+    import http.server
+    import threading
+    import time
+
+    ready_at = time.monotonic() + delay_s
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self.send_response(200 if time.monotonic() >= ready_at else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_the_deploy_service_waits_until_every_service_answers():
+    import pytest
+
+    from contract.net import free_port
+    from deploy.compose_service import wait_for_services
+
+    late = _server_answering_after(0.5)
+    try:
+        urls = {"late": f"http://127.0.0.1:{late.server_port}/health"}
+        assert 0.4 < wait_for_services(urls, timeout_s=30, interval_s=0.05) < 30
+        nobody = {"LocalStack": f"http://127.0.0.1:{free_port()}/_localstack/health"}
+        with pytest.raises(RuntimeError, match=r"LocalStack \(http://127.0.0.1:\d+/_localstack/health\) did not answer within 0 s"):
+            wait_for_services({**urls, **nobody}, timeout_s=0.3, interval_s=0.05)
+    finally:
+        late.shutdown()
+
+
+def test_a_stop_while_waiting_ends_the_wait():
+    import threading
+
+    import pytest
+
+    from contract.net import free_port
+    from deploy.compose_service import wait_for_services
+
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    with pytest.raises(InterruptedError):
+        wait_for_services({"nobody": f"http://127.0.0.1:{free_port()}/"}, timeout_s=30, interval_s=0.05, stop=stop)
