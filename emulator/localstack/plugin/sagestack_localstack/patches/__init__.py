@@ -32,6 +32,7 @@ INFRA = (
     "lambda_init_logs",
     "lambda_metric_batching",
     "lambda_log_batching",
+    "lambda_shared_timers",
     "apigateway_direct_lambda",
     "apigateway_request_time",
     "apigateway_raw_form_body",
