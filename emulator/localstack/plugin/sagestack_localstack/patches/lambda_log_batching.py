@@ -15,6 +15,8 @@ import queue
 import time
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.logs"
 TARGETS = ("localstack.services.lambda_.invocation.logs.LogHandler.run_log_loop",)
 LOG = logging.getLogger(__name__)
 # after the first queued log item, gather for this long before sending (fewer, larger calls)

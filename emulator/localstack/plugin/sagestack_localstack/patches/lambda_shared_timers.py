@@ -16,6 +16,8 @@ import time
 from typing import Any, Callable
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.execution_environment"
 TARGETS = ("localstack.services.lambda_.invocation.execution_environment.Timer",)
 
 
