@@ -46,6 +46,7 @@ INFRA = (
     "sagemaker_forwarding",
     "apigateway_payload_limits",
     "logs_retention_bounds",
+    "service_manager_available_cache",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()
