@@ -106,3 +106,41 @@ def test_buffered_responses_keep_their_length_and_head_has_no_body(localstack):
     assert head.status == 200 and head.body == b""  # type: ignore[attr-defined]
     missing = _request(localstack.port, "GET", "/2015-03-31/functions/no-such-function")
     assert missing.status in (403, 404) and int(missing.getheader("Content-Length")) == len(missing.body)  # type: ignore[attr-defined]
+
+
+def test_openapi_validation_module_is_a_stand_in_until_validation_is_switched_on(monkeypatch, tmp_path):
+    from emulator.localstack.plugin.sagestack_localstack.patches import openapi_validation_on_demand as patch
+
+    package = f"sagestack_fake_handlers_{id(tmp_path)}"
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    # the "real" module: importing it under its own name would fail the test
+    (tmp_path / package / "validation.py").write_text(
+        "import sys\n"
+        "if __name__.endswith('.validation'): raise ImportError('the real module was imported')\n"
+        "CALLS = []\n"
+        "class OpenAPIRequestValidator:\n"
+        "    def __call__(self, chain, context, response):\n"
+        "        CALLS.append((chain, context, response))\n"
+        "        return 'validated'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setattr(patch, "MODULE", f"{package}.validation")
+    monkeypatch.setattr(patch, "_origin", [])
+    switched_on: dict[str, bool] = {"REQUEST": False, "RESPONSE": False}
+    monkeypatch.setattr(patch, "_validation_on", lambda kind: switched_on[kind])
+    patch.apply()
+    try:
+        stand_in = importlib.import_module(f"{package}.validation")
+        handler = stand_in.OpenAPIRequestValidator()
+        assert handler("chain", "context", "response") is None  # off: nothing loaded, nothing done
+        assert not any(name.endswith(f"{package}_validation") for name in sys.modules)
+        switched_on["REQUEST"] = True
+        assert handler("chain", "context", "response") == "validated"  # on: the real handler answers
+        real = sys.modules[f"_sagestack_real_{package}_validation"]
+        assert real.CALLS == [("chain", "context", "response")]
+        assert stand_in.OpenAPIResponseValidator()("c", "x", "r") is None
+    finally:
+        for name in [n for n in sys.modules if package in n]:
+            sys.modules.pop(name)

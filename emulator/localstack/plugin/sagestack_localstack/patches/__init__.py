@@ -29,7 +29,8 @@ from types import ModuleType
 
 LOG = logging.getLogger(__name__)
 
-BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response")
+BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
+        "openapi_validation_on_demand")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
