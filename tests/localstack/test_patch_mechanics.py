@@ -27,6 +27,7 @@ def fake_stage(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     monkeypatch.setattr(patches, "_applied", set())
     monkeypatch.setattr(patches, "_waiting", {})
+    monkeypatch.setattr(patches, "_armed", set())
     seen: list[tuple[str, object]] = []
 
     def fake(name: str, trigger: str):
@@ -144,3 +145,11 @@ def test_openapi_validation_module_is_a_stand_in_until_validation_is_switched_on
     finally:
         for name in [n for n in sys.modules if package in n]:
             sys.modules.pop(name)
+
+
+def test_moto_patches_still_apply_once_moto_loads(iam):
+    # LocalStack's moto patch makes IAM load AWS's managed policies; it now runs when moto is imported
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert policy["PolicyName"] == "AWSLambdaBasicExecutionRole"
+    assert iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]

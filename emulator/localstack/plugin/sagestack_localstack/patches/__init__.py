@@ -26,11 +26,12 @@ import logging
 import sys
 import threading
 from types import ModuleType
+from typing import Callable
 
 LOG = logging.getLogger(__name__)
 
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
-        "openapi_validation_on_demand")
+        "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
@@ -52,7 +53,8 @@ INFRA = (
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()
 _lock = threading.RLock()  # a service loading in the warm-up thread and a request may import at once
-_waiting: dict[str, list[str]] = {}  # module not imported yet -> the patches it triggers, in stage order
+_waiting: dict[str, list[Callable[[], object]]] = {}  # module not imported yet -> what runs after it, in order
+_armed: set[str] = set()  # patches waiting for their module
 
 
 def module(name: str) -> ModuleType:
@@ -83,15 +85,25 @@ def apply_on_import(stage: str) -> list[str]:
             target = getattr(module(name), "APPLY_ON_IMPORT", None)
             if target is None or target in sys.modules:
                 now.append(name)
-            elif name not in _waiting.get(target, ()):
-                _waiting.setdefault(target, []).append(name)
-        if _waiting and not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-            sys.meta_path.insert(0, _AfterImport())
+            elif name not in _armed:
+                _armed.add(name)
+                when_imported(target, lambda name=name: _apply(name))
     return [name for name in now if _apply(name)]
 
 
+def when_imported(target: str, action: Callable[[], object]) -> None:
+    """Run `action` right after module `target` first executes (before its importer continues), or now."""
+    with _lock:
+        if target not in sys.modules:
+            _waiting.setdefault(target, []).append(action)
+            if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+                sys.meta_path.insert(0, _AfterImport())
+            return
+    action()
+
+
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: wraps the real loader of a waited-for module to apply its patches after it runs."""
+    """Finds nothing itself: wraps the real loader of a waited-for module to run its actions after it runs."""
 
     def find_spec(self, fullname, path, target=None):
         if fullname not in _waiting:
@@ -103,14 +115,14 @@ class _AfterImport(importlib.abc.MetaPathFinder):
             if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
                 exec_module = spec.loader.exec_module
 
-                def exec_then_patch(mod: ModuleType) -> None:
+                def exec_then_act(mod: ModuleType) -> None:
                     exec_module(mod)
                     with _lock:
-                        names = _waiting.pop(fullname, [])
-                    for name in names:
-                        _apply(name)
+                        actions = _waiting.pop(fullname, [])
+                    for action in actions:
+                        action()
 
-                spec.loader.exec_module = exec_then_patch
+                spec.loader.exec_module = exec_then_act
                 return spec
             if spec is not None:
                 return spec
