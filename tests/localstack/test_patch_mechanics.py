@@ -153,3 +153,30 @@ def test_moto_patches_still_apply_once_moto_loads(iam):
     policy = iam.get_policy(PolicyArn=arn)["Policy"]
     assert policy["PolicyName"] == "AWSLambdaBasicExecutionRole"
     assert iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+
+
+@pytest.mark.parametrize(
+    "raw_path, expected",
+    [
+        ("/2015-03-31/functions/f/invocations", True),
+        ("/_aws/execute-api/abc/prod/ml-model-api", True),
+        ("/_localstack/health", False),
+        ("/_localstack/health/", False),  # werkzeug matches with or without the trailing slash
+        ("/_localstack/init/ready", False),
+        ("//_localstack//health", False),  # werkzeug merges slashes: the full match decides
+    ],
+)
+def test_only_paths_no_internal_rule_can_match_skip_the_internal_router(raw_path, expected):
+    from emulator.localstack.plugin.sagestack_localstack.patches.internal_resources_prefix_check import (
+        cannot_match, rule_prefixes)
+
+    prefixes = rule_prefixes(["/_localstack/health", "/_localstack/info", "/_localstack/init/<stage>",
+                              "/_localstack/health/"])
+    assert cannot_match(prefixes, raw_path) is expected
+    assert cannot_match(rule_prefixes(["/<path:path>"]), raw_path) is False  # a catch-all rule: never skipped
+
+
+def test_internal_routes_still_answer_and_unknown_internal_paths_get_404(localstack):
+    assert _request(localstack.port, "GET", "/_localstack/info").status == 200
+    assert _request(localstack.port, "GET", "/_localstack/health/").status == 200
+    assert _request(localstack.port, "GET", "/_localstack/no-such-resource").status == 404
