@@ -139,6 +139,10 @@ class LocalStackProcess:
                 "DNS_ADDRESS": "0",  # no DNS server on :53 of all interfaces
                 "DEBUG": "0",
                 "LS_LOG": "warn",  # per-request INFO lines cost CPU on the hot path
+                # LocalStack keeps its request loggers at INFO whatever LS_LOG says (their records are
+                # then dropped by the WARN handler): at WARNING they are skipped before being built
+                # (plugin patches/response_logger_when_enabled.py)
+                "LOG_LEVEL_OVERRIDES": "localstack.request=WARNING",
                 "IN_MEMORY_CLIENT": "1",  # LocalStack-internal calls (API Gateway -> Lambda, logs) skip HTTP
                 "SERVICES": ",".join(self.services),
                 # eager: load every service before reporting ready (slower start); otherwise the
@@ -155,6 +159,7 @@ class LocalStackProcess:
         )
         if os.environ.get("SAGESTACK_LOCALSTACK_DEBUG") == "1":  # request logs and LocalStack debug output
             env.update({"DEBUG": "1", "LS_LOG": "debug"})
+            env.pop("LOG_LEVEL_OVERRIDES")
         env.update(self.extra_env)
         return env
 

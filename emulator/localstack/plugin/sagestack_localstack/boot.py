@@ -87,7 +87,7 @@ def main() -> None:
         ensure_certificate(Path(cert_path))
     from sagestack_localstack import patches
 
-    patches.apply_all("boot")
+    patches.apply_on_import("boot")
     from localstack.runtime.main import main as localstack_main
 
     localstack_main()

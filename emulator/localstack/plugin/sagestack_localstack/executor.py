@@ -117,6 +117,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         self._env: dict[str, str] = {}
         self._layout: sandbox.Layout | None = None  # set by start(): argv, cwd and paths of the worker
         self._proc: subprocess.Popen[bytes] | None = None
+        self._status_path: tuple[subprocess.Popen[bytes], str] | None = None  # the worker's /proc/PID/status
         self._sock: socket.socket | None = None
         self._log_fd: int | None = None
         self._lock = threading.RLock()
@@ -383,8 +384,11 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         proc = self._proc
         if proc is None:
             return getattr(self, "_last_max_rss", 0)
+        if self._status_path is None or self._status_path[0] is not proc:
+            # the interpreter under bwrap is found once per worker (it has answered init, so it exists)
+            self._status_path = (proc, f"/proc/{sandbox.worker_pid(proc.pid)}/status")
         try:
-            with open(f"/proc/{sandbox.worker_pid(proc.pid)}/status") as fh:
+            with open(self._status_path[1]) as fh:
                 for line in fh:
                     if line.startswith("VmHWM:"):
                         return math.ceil(int(line.split()[1]) / 1024)

@@ -31,7 +31,7 @@ def apply_patches() -> None:
         return
     from sagestack_localstack import patches
 
-    patches.apply_all("infra")
+    patches.apply_on_import("infra")
 
 
 @hooks.on_infra_ready()

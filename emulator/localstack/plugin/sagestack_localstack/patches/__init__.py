@@ -10,19 +10,29 @@ written the same way, so a reader (or a LocalStack upgrade) can check them one b
 - `apply()` installs it (called once; `apply_all` guards against a second call).
 
 Two stages: `BOOT` patches run in `boot.py` before LocalStack builds its server (nothing of
-LocalStack is imported yet); `INFRA` patches run from the on_infra_start hook in `plugins.py`
-when `LAMBDA_RUNTIME_EXECUTOR=local`, before any request is served.
+LocalStack is imported yet); `INFRA` patches are armed from the on_infra_start hook in `plugins.py`
+when `LAMBDA_RUNTIME_EXECUTOR=local`, before any request is served. Each INFRA module names in
+`APPLY_ON_IMPORT` the LocalStack module it patches; it is applied the moment that module has been
+executed, before the import that loaded it returns (so no caller sees the unpatched code), or at
+once when it is already loaded. Importing the Lambda provider to patch it ahead of use cost about
+a fifth of start-up; this way it happens when the service loads (in the background warm-up).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import logging
+import sys
+import threading
 from types import ModuleType
+from typing import Callable
 
 LOG = logging.getLogger(__name__)
 
-BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache")
+BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
+        "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
+        "response_logger_when_enabled", "internal_resources_prefix_check")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
@@ -32,15 +42,20 @@ INFRA = (
     "lambda_init_logs",
     "lambda_metric_batching",
     "lambda_log_batching",
+    "lambda_shared_timers",
     "apigateway_direct_lambda",
     "apigateway_request_time",
     "apigateway_raw_form_body",
     "sagemaker_forwarding",
     "apigateway_payload_limits",
     "logs_retention_bounds",
+    "service_manager_available_cache",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()
+_lock = threading.RLock()  # a service loading in the warm-up thread and a request may import at once
+_waiting: dict[str, list[Callable[[], object]]] = {}  # module not imported yet -> what runs after it, in order
+_armed: set[str] = set()  # patches waiting for their module
 
 
 def module(name: str) -> ModuleType:
@@ -49,16 +64,70 @@ def module(name: str) -> ModuleType:
 
 def apply_all(stage: str) -> list[str]:
     """Apply every patch of `stage` ('boot' or 'infra') once; return the names applied now."""
-    applied = []
-    for name in STAGES[stage]:
+    return [name for name in STAGES[stage] if _apply(name)]
+
+
+def _apply(name: str) -> bool:
+    with _lock:
         if name in _applied:
-            continue
+            return False
         patch = module(name)
         _warn_if_unchecked(patch)
         patch.apply()
         _applied.add(name)
-        applied.append(name)
-    return applied
+        return True
+
+
+def apply_on_import(stage: str) -> list[str]:
+    """Apply each patch of `stage` once its APPLY_ON_IMPORT module is imported; return those applied now."""
+    now = []
+    with _lock:
+        for name in STAGES[stage]:
+            target = getattr(module(name), "APPLY_ON_IMPORT", None)
+            if target is None or target in sys.modules:
+                now.append(name)
+            elif name not in _armed:
+                _armed.add(name)
+                when_imported(target, lambda name=name: _apply(name))
+    return [name for name in now if _apply(name)]
+
+
+def when_imported(target: str, action: Callable[[], object]) -> None:
+    """Run `action` right after module `target` first executes (before its importer continues), or now."""
+    with _lock:
+        if target not in sys.modules:
+            _waiting.setdefault(target, []).append(action)
+            if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+                sys.meta_path.insert(0, _AfterImport())
+            return
+    action()
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the real loader of a waited-for module to run its actions after it runs."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in _waiting:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                exec_module = spec.loader.exec_module
+
+                def exec_then_act(mod: ModuleType) -> None:
+                    exec_module(mod)
+                    with _lock:
+                        actions = _waiting.pop(fullname, [])
+                    for action in actions:
+                        action()
+
+                spec.loader.exec_module = exec_then_act
+                return spec
+            if spec is not None:
+                return spec
+        return None
 
 
 def _warn_if_unchecked(patch: ModuleType) -> None:

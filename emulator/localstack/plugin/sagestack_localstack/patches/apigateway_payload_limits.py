@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.apigateway.next_gen.execute_api.handlers.parse"
 TARGETS = (
     "localstack.services.apigateway.next_gen.execute_api.handlers.parse.InvocationRequestParser.parse_and_enrich",
     "localstack.services.apigateway.next_gen.execute_api.integrations.aws.RestApiAwsProxyIntegration"

@@ -10,6 +10,8 @@ parsed and handed to API Gateway unchanged.
 from __future__ import annotations
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.apigateway.next_gen.execute_api.handlers.parse"
 TARGETS = (
     "werkzeug.wrappers.Request._load_form_data (the gateway's request class)",
     "localstack.services.apigateway.next_gen.execute_api.handlers.parse.restore_payload",

@@ -8,6 +8,8 @@ ExecutionEnvironment passes it to our executor just before the invoke.
 from __future__ import annotations
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.execution_environment"
 TARGETS = ("localstack.services.lambda_.invocation.execution_environment.ExecutionEnvironment.invoke",)
 
 

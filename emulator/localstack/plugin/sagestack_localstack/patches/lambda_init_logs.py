@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.version_manager"
 TARGETS = ("localstack.services.lambda_.invocation.version_manager.LambdaVersionManager.store_logs",)
 
 

@@ -11,6 +11,8 @@ import io
 import json
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.provider"
 TARGETS = ("localstack.services.lambda_.provider.LambdaProvider.invoke",)
 
 

@@ -1,7 +1,8 @@
 """Lambda's CloudWatch Logs writes, batched per log stream.
 
 LocalStack sends one PutLogEvents per invocation through HTTP to itself. Here the log handler
-gathers for 0.2 s after the first queued item and then sends every queued invocation's lines
+gathers for 1 s after the first queued item (one call per environment per second at most: each call is a full
+serialize-parse-dispatch round through the in-memory client and moto, 2-3 ms of CPU) and then sends every queued invocation's lines
 for a stream in as few PutLogEvents calls as the API's limits allow (on AWS, logs also reach
 CloudWatch Logs after a short delay). The events stored are the same.
 """
@@ -14,10 +15,12 @@ import queue
 import time
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.logs"
 TARGETS = ("localstack.services.lambda_.invocation.logs.LogHandler.run_log_loop",)
 LOG = logging.getLogger(__name__)
 # after the first queued log item, gather for this long before sending (fewer, larger calls)
-LOG_GATHER_SECONDS = 0.2
+LOG_GATHER_SECONDS = 1.0
 # PutLogEvents limits: 10,000 events and 1,048,576 bytes (26 bytes overhead per event) per call
 MAX_EVENTS_PER_CALL = 5000
 MAX_BYTES_PER_CALL = 800_000

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.execution_environment"
 TARGETS = ("localstack.services.lambda_.invocation.execution_environment.ExecutionEnvironment.get_log_stream_name",)
 
 

@@ -13,6 +13,8 @@ import collections
 import threading
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.invocation.version_manager"
 TARGETS = (
     "localstack.services.lambda_.invocation.version_manager.start_thread",
     "localstack.services.lambda_.invocation.version_manager.record_cw_metric_invocation",

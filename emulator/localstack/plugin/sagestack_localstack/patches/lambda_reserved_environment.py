@@ -8,6 +8,8 @@ wording); LocalStack accepts them, and the function would then see values AWS ne
 from __future__ import annotations
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.provider"
 TARGETS = (
     "localstack.services.lambda_.provider.LambdaProvider.create_function",
     "localstack.services.lambda_.provider.LambdaProvider.update_function_configuration",

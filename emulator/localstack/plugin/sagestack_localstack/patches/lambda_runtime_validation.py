@@ -19,6 +19,8 @@ separately and runs steps 2-3 only for a runtime that passed step 1.
 from __future__ import annotations
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.lambda_.provider"
 TARGETS = (
     "localstack.services.lambda_.provider.LambdaProvider._validate_runtime",
     "localstack.services.lambda_.provider.LambdaProvider.update_function_configuration",

@@ -22,6 +22,8 @@ import os
 import time
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.services.logs.provider"
 TARGETS = (
     "moto.logs.models.LogStream.put_log_events (as patched by localstack.services.logs.provider)",
     "moto.logs.models.LogGroup.create_log_stream (as patched by localstack.services.logs.provider)",

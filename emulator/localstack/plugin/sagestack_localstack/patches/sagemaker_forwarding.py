@@ -29,6 +29,8 @@ import os
 import re
 
 CHECKED_AGAINST = "2026.3.0"
+# applied right after this module is first imported (patches/__init__.py): not at start-up
+APPLY_ON_IMPORT = "localstack.aws.handlers"
 TARGETS = ("localstack.aws.handlers.preprocess_request (a CompositeHandler extensions append to)",)
 LOG = logging.getLogger(__name__)
 ENV_SAGEMAKER_URL = "SAGESTACK_SAGEMAKER_URL"
