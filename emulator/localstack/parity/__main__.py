@@ -69,11 +69,10 @@ def test_venv(ls_venv: Path) -> Path:
     base_site = next((ls_venv / "lib").glob("python3.*")) / "site-packages"
     (site / "localstack-venv.pth").write_text(f"{base_site}\n")
     print("[parity] installing the test extras (needs PyPI once)", flush=True)
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         "--no-deps", "-r", str(TEST_LOCK)],
-        check=True,
-    )
+    uv = runtime_venv.find_uv()  # a uv-built LocalStack venv has no pip for `python -m pip` to find
+    install = ([uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python")] if uv else
+               [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"])
+    subprocess.run([*install, "--no-deps", "-r", str(TEST_LOCK)], check=True)
     stamp.write_text(wanted)
     return venv
 
