@@ -25,15 +25,38 @@ from emulator.sagemaker import listing
 from emulator.sagemaker.artifacts import ArtifactFetchError, ArtifactStore
 from emulator.sagemaker.context import Context, quota_message
 from emulator.sagemaker.errors import InternalFailure, ResourceLimitExceeded, ValidationException
-from emulator.sagemaker.images import is_supported_image, resolved_image, unsupported_image_reason
+from emulator.sagemaker.images import (
+    LINEAR_LEARNER,
+    XGBOOST,
+    algorithm_for_image,
+    is_supported_image,
+    resolved_image,
+    unsupported_image_reason,
+)
 from emulator.sagemaker.models import ModelService
 from emulator.sagemaker.records import ENDPOINT, MODEL, EndpointConfigRecord, EndpointRecord, PendingDeployment, VariantSpec
 from emulator.sagemaker.serving import EndpointRoute, Router, ServingVariant
 from emulator.sagemaker.tags import TagService
+from training.xgboost.artifact import XGBoostModel
 
 log = logging.getLogger("sagestack.sagemaker")
 
 MIN_FAILING_SECONDS = 1.0  # a deployment that fails (an image that cannot run, a bad artifact) is Creating a while on AWS too
+
+
+def _algorithm_mismatch(image: str | None, model: object) -> str | None:
+    """Why the image's container cannot serve this model (None when it can): an XGBoost image given a Linear
+    Learner artifact, or the other way round."""
+    algorithm = algorithm_for_image(image)
+    if algorithm is None:
+        return None
+    if algorithm.name == XGBOOST and not isinstance(model, XGBoostModel):
+        return ("the sagemaker-xgboost container found no XGBoost model in model.tar.gz: it holds a Linear Learner "
+                "model (model_algo-1); serve it with the linear-learner image, or use the artifact of an XGBoost training job")
+    if algorithm.name == LINEAR_LEARNER and isinstance(model, XGBoostModel):
+        return ("the linear-learner container found no model_algo-1 in model.tar.gz: it holds an XGBoost model "
+                "(xgboost-model); serve it with the sagemaker-xgboost image, or use the artifact of a Linear Learner training job")
+    return None
 
 
 class EndpointService:
@@ -275,6 +298,14 @@ class EndpointService:
                     f"Model {spec.model_name} has no ModelDataUrl; Linear Learner needs the model.tar.gz its training job wrote."
                 )
             sha256, model = self.artifacts.model_for(url, spec.artifact_sha256)
+            mismatch = _algorithm_mismatch(image, model)
+            if mismatch:
+                # AWS starts the image's container on the artifact; it cannot load the other algorithm's
+                # model, never answers /ping, and the endpoint fails with this reason
+                raise ArtifactFetchError(
+                    f"The primary container for production variant {spec.name} did not pass the ping health check. "
+                    f"Please check CloudWatch logs for this endpoint. ({mismatch})"
+                )
             recorded.append(replace(spec, artifact_sha256=sha256))
             loaded.append(ServingVariant(spec.name, model, spec.weight))
         return loaded, tuple(recorded)

@@ -283,3 +283,33 @@ def test_any_region_and_partition_image_is_recognised(sdk_image_uris):
         for region in sorted(versions[version]["registries"]):
             algorithm = algorithm_for_image(image_uris.retrieve("xgboost", region, version=version))
             assert algorithm is not None and algorithm.name == XGBOOST and algorithm.version == version, region
+
+
+def test_an_xgboost_image_given_a_linear_learner_artifact_fails_like_aws(sagemaker_clients, sagemaker_model_url):
+    """AWS starts the image's container on the artifact: the XGBoost container finds no XGBoost model, never
+    answers /ping, and the endpoint is Failed with the ping-health-check reason (the emulator says why)."""
+    sm = sagemaker_clients.sagemaker
+    name = create_endpoint(sm, sagemaker_model_url, image=XGB_30, wait=False)
+    with pytest.raises(WaiterError):
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 600})
+    described = sm.describe_endpoint(EndpointName=name)
+    assert described["EndpointStatus"] == "Failed"
+    reason = described["FailureReason"]
+    assert reason.startswith("The primary container for production variant AllTraffic did not pass the ping health check.")
+    assert "found no XGBoost model" in reason and "linear-learner image" in reason
+    with pytest.raises(ClientError) as info:
+        sagemaker_clients.runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=",".join(["1.0"] * 30))
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_a_linear_learner_image_given_an_xgboost_artifact_fails_like_aws(sagemaker_clients, sagemaker_artifact_bucket, library_model):
+    sm, s3 = sagemaker_clients.sagemaker, sagemaker_clients.s3
+    key = f"{unique_name('xgb-for-ll')}/model.tar.gz"
+    s3.put_object(Bucket=sagemaker_artifact_bucket, Key=key, Body=_tar({"xgboost-model": library_model[1]}))
+    name = create_endpoint(sm, f"s3://{sagemaker_artifact_bucket}/{key}", wait=False)  # the default: Linear Learner's image
+    with pytest.raises(WaiterError):
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 600})
+    described = sm.describe_endpoint(EndpointName=name)
+    assert described["EndpointStatus"] == "Failed"
+    assert "did not pass the ping health check" in described["FailureReason"]
+    assert "found no model_algo-1" in described["FailureReason"]
