@@ -2,8 +2,8 @@
 
 The steps are the container's `algorithm_mode/train.py` with the real `xgboost` library:
 validate hyperparameters, load the `train` (required) and `validation` channels, split
-`eval_metric` into xgboost's own metrics and the container's sklearn-computed ones
-(`accuracy`, `f1`, `r2`, ...), train with `xgb.train` watching `train` and `validation`,
+`eval_metric` into xgboost's own metrics and the container's own ones (`accuracy`, `f1`, `r2`,
+...: sklearn's formulas written with numpy in `metrics.py`), train with `xgb.train` watching `train` and `validation`,
 early stopping on the last `eval_metric` over `validation` (keeping the best model, as
 `EarlyStopping(save_best=True)` there), checkpoints `xgboost-checkpoint.<iteration>` to
 resume from, and `xgboost-model` saved in the format that image version writes
