@@ -180,3 +180,46 @@ def test_compose_up_round_trip_then_down_and_up_again(compose: Compose):
     after = _training_jobs(compose)
     assert first["training_job"] in after and second["training_job"] in after
     assert second["training_job"].startswith(first["training_job"])
+
+
+def test_an_xgboost_training_job_and_endpoint_run_in_the_emulator_container(compose: Compose):
+    """SageMaker's XGBoost in the emulator's image (which has no scikit-learn): a training job on the channels
+    the deploy uploaded, then an endpoint on its artifact, through the published ports."""
+    import time
+
+    import boto3
+
+    up = compose("up", "--wait", "--wait-timeout", str(UP_TIMEOUT_S), timeout=UP_TIMEOUT_S + 60, check=False)
+    assert up.returncode == 0, up.stderr[-3000:]
+    credentials = {"region_name": names.DEFAULT_REGION, "aws_access_key_id": names.LOCAL_ACCESS_KEY_ID,
+                   "aws_secret_access_key": names.LOCAL_SECRET_ACCESS_KEY}
+    sm = boto3.client("sagemaker", endpoint_url=f"http://127.0.0.1:{compose.sagemaker_port}", **credentials)
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=f"http://127.0.0.1:{compose.sagemaker_port}", **credentials)
+    deployed = sm.describe_training_job(TrainingJobName=compose.outputs()["training_job"])
+    channels = [{**channel, "ContentType": "text/csv"} for channel in deployed["InputDataConfig"]
+                if channel["ChannelName"] in ("train", "validation")]
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    name = f"compose-xgb-{uuid.uuid4().hex[:8]}"
+    sm.create_training_job(
+        TrainingJobName=name, RoleArn=deployed["RoleArn"],
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        InputDataConfig=channels, OutputDataConfig={"S3OutputPath": deployed["OutputDataConfig"]["S3OutputPath"]},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        HyperParameters={"num_round": "20", "objective": "binary:logistic", "eval_metric": "auc,accuracy"},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    deadline = time.monotonic() + 300
+    while (job := sm.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert {m["MetricName"] for m in job["FinalMetricDataList"]} >= {"validation:auc", "validation:accuracy"}
+
+    sm.create_model(ModelName=name, ExecutionRoleArn=deployed["RoleArn"],
+                    PrimaryContainer={"Image": image, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 600})
+    score = float(runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=EXAMPLE_ROW)["Body"].read())
+    assert 0.0 <= score < 0.5  # the 2018 example is benign
