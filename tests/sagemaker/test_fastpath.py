@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from emulator.sagemaker.fastpath import InvocationProtocol, protocol_class
+from tests.sagemaker.invoke_helpers import Transport
 
 pytestmark = pytest.mark.integration
 
@@ -121,33 +122,6 @@ def test_oversized_body_is_a_validation_error_and_the_connection_survives(connec
     assert _read_response(sock, buffer)[0] == 200
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_extra_info(self, name: str, default=None):
-        return {"sockname": ("127.0.0.1", 4567), "peername": ("127.0.0.1", 50000)}.get(name, default)
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def set_write_buffer_limits(self, *args, **kwargs) -> None:
-        pass
-
-
 def test_protocol_answers_an_invocation_in_one_write_without_an_asgi_task(tmp_path):
     import numpy as np
     import uvicorn
@@ -170,7 +144,7 @@ def test_protocol_answers_an_invocation_in_one_write_without_an_asgi_task(tmp_pa
         config.load()
         state = ServerState()
         protocol = InvocationProtocol(config=config, server_state=state, app_state={})
-        transport = _Transport()
+        transport = Transport()
         protocol.connection_made(transport)  # type: ignore[arg-type]
         protocol.data_received(_request("unit"))
         assert len(transport.writes) == 1 and not protocol.tasks and protocol.cycle is None
