@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
@@ -24,11 +22,9 @@ from moto.sagemaker.models import sagemaker_backends
 from deploy.config import TAG_STACK, StackConfig
 from deploy.images import REGISTRY_ACCOUNTS
 from deploy.stack import Stack
+from tests.fixtures.sagemaker import core_session
 from training.hyperparameters import DEFAULT_HYPERPARAMETERS
 
-# one botocore loader for every session of this module: each test builds fresh sessions (its own event
-# hooks), and re-reading the service models' JSON for each would be most of this module's CPU time
-LOADER = botocore.loaders.create_loader()
 MUTATING = ("Create", "Put", "Update", "Delete", "Add", "Remove", "Tag", "Upload", "Stop")
 
 
@@ -72,7 +68,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("SAGESTACK_STATE_DIR", str(tmp_path / "state"))
     with mock_aws():
-        boto3.setup_default_session(botocore_session=_core_session())  # the tests' own boto3.client() calls
+        boto3.setup_default_session(botocore_session=core_session())  # the tests' own boto3.client() calls
         yield
 
 
@@ -92,14 +88,9 @@ def moto_update_endpoint(region: str) -> Any:
     return update
 
 
-def _core_session() -> botocore.session.Session:
-    core = botocore.session.Session()
-    core.register_component("data_loader", LOADER)
-    return core
-
-
 def make_stack(region: str = "us-east-1", log: list[str] | None = None, calls: CallLog | None = None, **config: Any) -> Stack:
-    session = boto3.Session(botocore_session=_core_session(), region_name=region)
+    # fresh sessions per stack (their own event hooks), service models read once (tests/fixtures/sagemaker.py)
+    session = boto3.Session(botocore_session=core_session(), region_name=region)
     if calls is not None:
         session.events.register("provide-client-params", calls)  # also sees calls a before-call hook answers
     session.events.register("provide-client-params.sagemaker.CreateTrainingJob", artifact_writer(region))
