@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from emulator.sagemaker import recordio
 from tests.fixtures.pickled_boosters import PICKLED_BOOSTERS
+from tests.fixtures.training import model_tar
 from tests.fixtures.sagemaker import ROLE_ARN, create_endpoint, unique_name
 from training.data import read_channel_csv
 
@@ -28,15 +29,6 @@ XGB_30 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 HYPERPARAMETERS = {"num_round": "40", "objective": "binary:logistic", "max_depth": "3", "eta": "0.3",
                    "eval_metric": "auc,logloss", "early_stopping_rounds": "5"}
 
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +132,7 @@ def library_model(training_channels) -> tuple[xgb.Booster, bytes]:
 @pytest.fixture(scope="module")
 def library_endpoint(sagemaker_clients, sagemaker_artifact_bucket, library_model) -> str:
     key = f"{unique_name('library')}/model.tar.gz"
-    sagemaker_clients.s3.put_object(Bucket=sagemaker_artifact_bucket, Key=key, Body=_tar({"xgboost-model": library_model[1]}))
+    sagemaker_clients.s3.put_object(Bucket=sagemaker_artifact_bucket, Key=key, Body=model_tar({"xgboost-model": library_model[1]}))
     return _endpoint(sagemaker_clients.sagemaker, f"s3://{sagemaker_artifact_bucket}/{key}", XGB_30)
 
 
@@ -184,7 +176,7 @@ def test_bad_payloads_are_model_errors(content_type, accept, body, status, words
 
 def _endpoint_failure(sm: Any, s3: Any, bucket: str, files: dict[str, bytes]) -> str:
     key = f"{unique_name('bad-model')}/model.tar.gz"
-    s3.put_object(Bucket=bucket, Key=key, Body=_tar(files))
+    s3.put_object(Bucket=bucket, Key=key, Body=model_tar(files))
     name = create_endpoint(sm, f"s3://{bucket}/{key}", image=XGB_17, wait=False)
     deadline = time.monotonic() + 300
     while (described := sm.describe_endpoint(EndpointName=name))["EndpointStatus"] == "Creating":
@@ -305,7 +297,7 @@ def test_an_xgboost_image_given_a_linear_learner_artifact_fails_like_aws(sagemak
 def test_a_linear_learner_image_given_an_xgboost_artifact_fails_like_aws(sagemaker_clients, sagemaker_artifact_bucket, library_model):
     sm, s3 = sagemaker_clients.sagemaker, sagemaker_clients.s3
     key = f"{unique_name('xgb-for-ll')}/model.tar.gz"
-    s3.put_object(Bucket=sagemaker_artifact_bucket, Key=key, Body=_tar({"xgboost-model": library_model[1]}))
+    s3.put_object(Bucket=sagemaker_artifact_bucket, Key=key, Body=model_tar({"xgboost-model": library_model[1]}))
     name = create_endpoint(sm, f"s3://{sagemaker_artifact_bucket}/{key}", wait=False)  # the default: Linear Learner's image
     with pytest.raises(WaiterError):
         sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 600})

@@ -3,7 +3,6 @@ metrics and early stopping, checkpoints, the artifact format per image version, 
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
@@ -14,6 +13,7 @@ import xgboost as xgb
 from sklearn.datasets import load_breast_cancer
 
 from tests.fixtures.pickled_boosters import PICKLED_BOOSTERS
+from tests.fixtures.training import model_tar
 from training.artifact import ArtifactError
 from training.xgboost import data as xdata
 from training.xgboost.artifact import load_booster, load_xgboost_tar, model_bytes, sniff_format
@@ -183,15 +183,6 @@ def test_extraneous_channel_and_label_errors(tmp_path, channels, wdbc):
 # --- loading models --------------------------------------------------------------------------------
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, blob in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
-    return buffer.getvalue()
-
 
 @pytest.fixture(scope="module")
 def booster(wdbc) -> xgb.Booster:
@@ -201,7 +192,7 @@ def booster(wdbc) -> xgb.Booster:
 
 @pytest.mark.parametrize("fmt", ["json", "ubj"])
 def test_library_formats_load_and_predict_like_the_library(booster, wdbc, fmt):
-    model = load_xgboost_tar(_tar({"xgboost-model": bytes(booster.save_raw(fmt))}))
+    model = load_xgboost_tar(model_tar({"xgboost-model": bytes(booster.save_raw(fmt))}))
     X, _ = wdbc
     np.testing.assert_array_equal(model.predict(X[:10]), booster.predict(xgb.DMatrix(X[:10])))
     assert model.model_format == fmt
@@ -212,14 +203,14 @@ def test_a_pickle_is_refused_unread(protocol):
     blob = PICKLED_BOOSTERS[protocol]
     assert sniff_format(blob) == "pickle"
     with pytest.raises(ArtifactError) as info:
-        load_xgboost_tar(_tar({"xgboost-model": blob}))
+        load_xgboost_tar(model_tar({"xgboost-model": blob}))
     assert "pickle" in str(info.value) and "save_model" in str(info.value)
 
 
 def test_garbage_and_non_xgboost_archives(booster):
     with pytest.raises(ArtifactError, match="could not be loaded by xgboost"):
         load_booster(b"\x00" * 200)
-    assert load_xgboost_tar(_tar({"model.json": b"{}"})) is None  # not ours: the Linear Learner loader decides
+    assert load_xgboost_tar(model_tar({"model.json": b"{}"})) is None  # not ours: the Linear Learner loader decides
 
 
 def test_model_bytes_round_trip_for_every_version(booster):
