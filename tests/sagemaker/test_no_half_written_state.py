@@ -16,7 +16,7 @@ import pytest
 
 from emulator.sagemaker.app import EmulatorApp
 from emulator.sagemaker.config import EmulatorConfig, Limits
-from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, ROLE_ARN
+from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, ROLE_ARN, training_job_request
 
 UNREACHABLE_S3 = "http://127.0.0.1:9"  # discard port: model downloads fail at once
 
@@ -77,16 +77,8 @@ def _config(name: str, model: str, count: int = 1) -> dict[str, Any]:
 
 
 def _job(name: str, s3_uri: str = "s3://bucket/channels/", hyperparameters: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "TrainingJobName": name, "RoleArn": ROLE_ARN,
-        "AlgorithmSpecification": {"TrainingImage": LINEAR_LEARNER_IMAGE, "TrainingInputMode": "File"},
-        "InputDataConfig": [{"ChannelName": "train", "ContentType": "text/csv",
-                             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": s3_uri}}}],
-        "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        "HyperParameters": hyperparameters or {"feature_dim": "30", "predictor_type": "binary_classifier"},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-    }
+    return training_job_request(name, {"train": s3_uri}, "s3://bucket/out", image=LINEAR_LEARNER_IMAGE,
+                                hyperparameters=hyperparameters or {"feature_dim": "30", "predictor_type": "binary_classifier"})
 
 
 def _wait_for(predicate: Any, what: str, timeout: float = 60) -> Any:

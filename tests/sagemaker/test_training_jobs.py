@@ -3,6 +3,7 @@ worker process, model.tar.gz written back to S3 and servable, SageMaker's status
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from emulator.sagemaker import recordio
-from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, ROLE_ARN, create_endpoint, unique_name
+from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, create_endpoint, training_job_request, unique_name
 from training.artifact import load_model_tar
 from training.data import read_channel_csv
 
@@ -31,27 +32,8 @@ def channel_prefix(sagemaker_clients, sagemaker_artifact_bucket, training_channe
     return f"s3://{sagemaker_artifact_bucket}/{prefix}"
 
 
-def _job_request(name: str, channels: dict[str, str], output: str, *, image: str = LINEAR_LEARNER_IMAGE,
-                 content_type: str | None = "text/csv", hyperparameters: dict[str, str] | None = None,
-                 max_runtime: int = 600) -> dict[str, Any]:
-    data_config = []
-    for channel, uri in channels.items():
-        entry: dict[str, Any] = {"ChannelName": channel,
-                                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
-        if content_type:
-            entry["ContentType"] = content_type
-        data_config.append(entry)
-    return {
-        "TrainingJobName": name,
-        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
-        "RoleArn": ROLE_ARN,
-        "InputDataConfig": data_config,
-        "OutputDataConfig": {"S3OutputPath": output},
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        "HyperParameters": hyperparameters or HYPERPARAMETERS,
-        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime},
-    }
-
+# CreateTrainingJob parameters for a Linear Learner job (image and hyperparameters overridable)
+_job_request = functools.partial(training_job_request, image=LINEAR_LEARNER_IMAGE, hyperparameters=HYPERPARAMETERS)
 
 def _wait(sm: Any, name: str) -> dict[str, Any]:
     try:

@@ -4,6 +4,7 @@ artifacts (ours and ones written by the xgboost library itself) in the container
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import tarfile
@@ -19,7 +20,7 @@ from botocore.exceptions import ClientError, WaiterError
 from emulator.sagemaker import recordio
 from tests.fixtures.pickled_boosters import PICKLED_BOOSTERS
 from tests.fixtures.training import model_tar
-from tests.fixtures.sagemaker import ROLE_ARN, create_endpoint, unique_name
+from tests.fixtures.sagemaker import create_endpoint, training_job_request, unique_name
 from training.data import read_channel_csv
 
 pytestmark = pytest.mark.integration
@@ -44,26 +45,8 @@ def test_rows(training_channels) -> tuple[np.ndarray, np.ndarray]:
     return read_channel_csv(Path(training_channels["test"]))
 
 
-def _request(name: str, channels: dict[str, str], output: str, *, image: str = XGB_17, content_type: str | None = "text/csv",
-             hyperparameters: dict[str, str] | None = None, max_runtime: int = 600, **extra: Any) -> dict[str, Any]:
-    data = []
-    for channel, uri in channels.items():
-        entry: dict[str, Any] = {"ChannelName": channel, "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}
-        if content_type:
-            entry["ContentType"] = content_type
-        data.append(entry)
-    return {
-        "TrainingJobName": name,
-        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
-        "RoleArn": ROLE_ARN,
-        "InputDataConfig": data,
-        "OutputDataConfig": {"S3OutputPath": output},
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
-        "HyperParameters": hyperparameters or HYPERPARAMETERS,
-        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime},
-        **extra,
-    }
-
+# CreateTrainingJob parameters for an XGBoost 1.7-1 job (image and hyperparameters overridable)
+_request = functools.partial(training_job_request, image=XGB_17, hyperparameters=HYPERPARAMETERS)
 
 def _wait(sm: Any, name: str) -> dict[str, Any]:
     try:
