@@ -285,7 +285,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=json_values)
 def test_arbitrary_json_never_crashes(handler_module, payload):
     with Stubber(handler_module.RUNTIME) as stubber:
@@ -295,7 +295,7 @@ def test_arbitrary_json_never_crashes(handler_module, payload):
     json.loads(answer["body"])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=st.text(max_size=200))
 def test_arbitrary_body_text_never_crashes(handler_module, body):
     with Stubber(handler_module.RUNTIME):

@@ -24,9 +24,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RUNTIME_OPERATION = service_model("sagemaker-runtime").operation_model("InvokeEndpoint")
 ROW = ",".join(["1.5"] * 30)
-# examples per property: 400 in a developer's `make test`; CI (.ci/run) and a deeper local run set
+# examples per property: 200 in a developer's `make test`; CI (.ci/run) and a deeper local run set
 # SAGESTACK_FUZZ_EXAMPLES (1500 there) to search further
-FUZZ = settings(max_examples=int(__import__("os").environ.get("SAGESTACK_FUZZ_EXAMPLES", "400")), deadline=None,
+FUZZ = settings(max_examples=int(__import__("os").environ.get("SAGESTACK_FUZZ_EXAMPLES", "200")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 
 numbers = st.one_of(

@@ -14,7 +14,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.sagemaker import payloads, recordio
@@ -243,7 +243,6 @@ def test_malformed_recordio_is_a_clear_error(body, problem):
         recordio.feature_matrix(body, 3)
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_never_escape_as_anything_but_recordio_errors(data):
     try:
@@ -328,7 +327,6 @@ def test_render_formats_match_linear_learner():
 _finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(_finite, min_size=30, max_size=30), st.integers(0, 5), st.sampled_from(["binary_classifier", "regressor"]))
 def test_row_scorer_matches_score_matrix(row, seed, predictor_type):
     model = _model(seed=seed, predictor_type=predictor_type)

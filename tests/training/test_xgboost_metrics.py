@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from training.xgboost import metrics
@@ -28,7 +28,6 @@ def _sk(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-@settings(max_examples=300, deadline=None)
 @given(labels)
 def test_multiclass_metrics_match_sklearn(pair):
     y_true, y_pred = (np.array(v, dtype=float) for v in pair)
@@ -40,7 +39,6 @@ def test_multiclass_metrics_match_sklearn(pair):
             assert ours(y_true, y_pred, average=average) == pytest.approx(_sk(theirs, y_true, y_pred, average=average)), (ours, average)
 
 
-@settings(max_examples=300, deadline=None)
 @given(binary)
 def test_binary_metrics_match_sklearn(pair):
     y_true, y_pred = (np.array(v, dtype=float) for v in pair)
@@ -49,7 +47,6 @@ def test_binary_metrics_match_sklearn(pair):
         assert ours(y_true, y_pred) == pytest.approx(_sk(theirs, y_true, y_pred)), ours
 
 
-@settings(max_examples=300, deadline=None)
 @given(regression)
 def test_regression_metrics_match_sklearn(pair):
     y_true, y_pred = (np.array(v, dtype=float) for v in pair)
