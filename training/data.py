@@ -15,7 +15,7 @@ Channels are written the way Linear Learner reads `text/csv`: label first, no he
 from __future__ import annotations
 
 import csv
-import importlib.resources
+import importlib.util
 import io
 import json
 import math
@@ -103,11 +103,27 @@ class Splits:
 # --------------------------------------------------------------------------- raw wdbc.data
 
 
+def _sklearn_data_file() -> Path | None:
+    """Where scikit-learn keeps its copy of the table, found without importing scikit-learn.
+
+    Importing the package (for `importlib.resources`) costs seconds of CPU (scipy.stats and more),
+    which every `sagestack up`, `deploy` and `status` would pay only to read one CSV: `find_spec` of a
+    top-level package locates it without running its `__init__`.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "datasets" / "data" / "breast_cancer.csv"
+        if path.is_file():
+            return path
+    return None
+
+
 def _sklearn_rows() -> list[tuple[list[str], int]]:
     """sklearn's breast-cancer table as (30 feature strings, sklearn target) keeping its exact text."""
-    try:
-        text = (importlib.resources.files("sklearn.datasets.data") / "breast_cancer.csv").read_text()
-    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - fallback for repackaged sklearn
+    path = _sklearn_data_file()
+    if path is not None:
+        text = path.read_text()
+    else:  # pragma: no cover - fallback for a repackaged sklearn (zipped, or the file moved)
         from sklearn.datasets import load_breast_cancer
 
         bunch = load_breast_cancer()
