@@ -1,5 +1,9 @@
 """Shared pytest fixtures. Each area keeps its fixtures in `tests/fixtures/<area>.py`;
 they are re-exported here so every test directory can use them."""
+from tests.fixtures import shared_loader
+
+shared_loader.install()  # before any fixture or test module creates a botocore session
+
 from tests.fixtures.stack import *  # noqa: F401,F403
 from tests.fixtures.localstack import *  # noqa: F401,F403
 from tests.fixtures.training import *  # noqa: F401,F403
