@@ -180,3 +180,28 @@ def test_internal_routes_still_answer_and_unknown_internal_paths_get_404(localst
     assert _request(localstack.port, "GET", "/_localstack/info").status == 200
     assert _request(localstack.port, "GET", "/_localstack/health/").status == 200
     assert _request(localstack.port, "GET", "/_localstack/no-such-resource").status == 404
+
+
+def test_pool_threads_fed_by_simple_queues_serve_many_connections_at_once(localstack):
+    # twisted_threadpool_simple_queue: every request reaches a pool thread and is answered once
+    results: list[tuple[int, int, int]] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(names.LOOPBACK, localstack.port, timeout=60)
+        for path in (names.LOCALSTACK_HEALTH_PATH, "/_localstack/no-such-resource") * 5:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            with lock:
+                results.append((response.status, int(response.getheader("Content-Length")), len(body)))
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 16 * 10
+    assert sorted({status for status, _, _ in results}) == [200, 404]
+    assert all(length == size for _, length, size in results)

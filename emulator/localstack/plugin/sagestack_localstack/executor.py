@@ -268,10 +268,12 @@ class LocalRuntimeExecutor(RuntimeExecutor):
                     "errorType": "Function.ResponseSizeTooLarge",
                 }
                 return self._result(request_id, _platform_error(error), True, init, reply.get("logs", ""),
-                                    started, status="error", error_type="Function.ResponseSizeTooLarge")
+                                    started, status="error", error_type="Function.ResponseSizeTooLarge",
+                                    max_rss_kb=reply.get("max_rss_kb"))
             error_type = json.loads(result_body).get("errorType") if is_error else None
             return self._result(request_id, result_body, is_error, init, reply.get("logs", ""), started,
-                                status="error" if is_error else None, error_type=error_type)
+                                status="error" if is_error else None, error_type=error_type,
+                                max_rss_kb=reply.get("max_rss_kb"))
 
     # ---- internals -----------------------------------------------------------------------
     def _worker_environment(self, env_vars: dict[str, str]) -> dict[str, str]:
@@ -415,8 +417,13 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         *,
         status: str | None = None,
         error_type: str | None = None,
+        max_rss_kb: int | None = None,
     ) -> InvocationResult:
-        """Wrap the handler's output in Lambda's START/END/REPORT lines."""
+        """Wrap the handler's output in Lambda's START/END/REPORT lines.
+
+        `max_rss_kb` is the peak the worker reported with its result; without it (the worker died or
+        timed out) the peak is read from /proc.
+        """
         duration_ms = (time.perf_counter() - started) * 1000
         cfg = self.function_version.config
         lines: list[str] = []
@@ -442,7 +449,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         report = (
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
             f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\tMemory Size: {cfg.memory_size} MB\t"
-            f"Max Memory Used: {self._max_rss_mb()} MB"
+            f"Max Memory Used: {math.ceil(max_rss_kb / 1024) if max_rss_kb else self._max_rss_mb()} MB"
         )
         if init is not None and init["ok"]:
             report += f"\tInit Duration: {init['duration_ms']:.2f} ms"

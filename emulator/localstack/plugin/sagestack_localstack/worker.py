@@ -15,8 +15,12 @@ Python runtimes run); stack traces name the function's files as Lambda does (/va
 while LAMBDA_TASK_ROOT, the working directory and __file__ stay the real code directory so the
 function can read its own files.
 
-Frames on the control socket: 4-byte big-endian header length, JSON header, 4-byte body
-length, body bytes. EOF on the socket means the executor is gone: exit.
+Frames on the control socket: 4-byte big-endian header length and 4-byte body length, then the
+JSON header and the body bytes. The two lengths come first so a frame is read in two `recv` calls
+(each a GIL release and re-acquire in the executor's busy server process), not four. A result's
+header carries the worker's peak resident memory (`max_rss_kb`, from getrusage: one cheap call
+here instead of the server parsing /proc/PID/status for every REPORT line). EOF on the socket means
+the executor is gone: exit.
 """
 
 import decimal
@@ -25,6 +29,7 @@ import json
 import logging
 import math
 import os
+import resource
 import socket
 import struct
 import sys
@@ -48,7 +53,7 @@ LAMBDA_TASK_ROOT = "/var/task"
 # runtimes whose JSON encoder keeps non-ASCII characters (awslambdaric lambda_runtime_marshaller)
 UTF8_JSON_RUNTIMES = {"AWS_Lambda_python3.12", "AWS_Lambda_python3.13", "AWS_Lambda_python3.14"}
 JSON_LOG_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_LENGTH = struct.Struct(">I")
+_LENGTHS = struct.Struct(">II")  # header length, body length
 # (host prefix, Lambda's path) pairs, longest host prefix first (set in main): the function's code
 # is /var/task, the runtime's libraries (boto3 & co., this bootstrap) /var/runtime, the
 # interpreter's stdlib /var/lang/lib/python3.X
@@ -79,14 +84,19 @@ def _recv_exact(sock, size):
 
 
 def recv_frame(sock):
-    header = json.loads(_recv_exact(sock, _LENGTH.unpack(_recv_exact(sock, 4))[0]))
-    body = _recv_exact(sock, _LENGTH.unpack(_recv_exact(sock, 4))[0])
-    return header, body
+    header_size, body_size = _LENGTHS.unpack(_recv_exact(sock, _LENGTHS.size))
+    rest = _recv_exact(sock, header_size + body_size)
+    return json.loads(rest[:header_size]), rest[header_size:]
 
 
 def send_frame(sock, header, body=b""):
     raw = json.dumps(header).encode()
-    sock.sendall(_LENGTH.pack(len(raw)) + raw + _LENGTH.pack(len(body)) + body)
+    sock.sendall(_LENGTHS.pack(len(raw), len(body)) + raw + body)
+
+
+def max_rss_kb():
+    """This process's peak resident memory in KiB (Linux's ru_maxrss unit): the REPORT line's Max Memory Used."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 # ---- names under .localhost (RFC 6761) --------------------------------------------------------
@@ -454,9 +464,10 @@ def handle_invoke(sock, handler, header, body):
         error = error_from_exception(exc, request_id)
     if error is not None:
         log_error(error)
-        send_frame(sock, {"type": "result", "ok": False, "logs": take_output()}, to_json(error).encode("utf-8"))
+        send_frame(sock, {"type": "result", "ok": False, "logs": take_output(), "max_rss_kb": max_rss_kb()},
+                   to_json(error).encode("utf-8"))
     else:
-        send_frame(sock, {"type": "result", "ok": True, "logs": take_output()}, result)
+        send_frame(sock, {"type": "result", "ok": True, "logs": take_output(), "max_rss_kb": max_rss_kb()}, result)
 
 
 def main():
