@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 from training.data import DEFAULT_SEED, FEATURE_NAMES, Dataset, split_dataset
 from training.hyperparameters import DEFAULT_HYPERPARAMETERS, parse_hyperparameters
@@ -64,6 +63,8 @@ def cross_validate(
         raise ValueError(
             f"cannot run {folds}-fold stratified CV: need 2 <= folds <= the smaller class size ({int(class_counts.min())})"
         )
+    from sklearn.model_selection import StratifiedKFold  # imported when cross-validation runs, not with the report module
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     scores = np.empty(len(ds))
     labels = np.empty(len(ds), dtype=np.int64)

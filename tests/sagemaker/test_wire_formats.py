@@ -395,20 +395,3 @@ def test_access_key_mode_and_missing_header():
     with pytest.raises(AuthError) as info:
         auth.check("POST", "/", "", {}, b"")
     assert info.value.code == "MissingAuthenticationTokenException"
-
-
-# --- image recognition against the SDK's own image table -----------------------------------------------
-
-
-def test_every_linear_learner_image_the_sdk_knows_is_recognised(sdk_image_uris):
-    image_uris = sdk_image_uris
-    from emulator.sagemaker.images import is_linear_learner_image
-
-    config = image_uris.config_for_framework("linear-learner")
-    regions = sorted({region for version in config["versions"].values() for region in version["registries"]})
-    assert len(regions) > 20
-    for region in regions:
-        assert is_linear_learner_image(image_uris.retrieve("linear-learner", region)), region
-    for other in ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
-                  "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner-evil:1", "linear-learner", "", None):
-        assert not is_linear_learner_image(other)

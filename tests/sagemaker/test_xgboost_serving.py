@@ -6,13 +6,15 @@ import json
 
 import numpy as np
 import pytest
-import xgboost as xgb
 
 from emulator.sagemaker import recordio
 from emulator.sagemaker.images import XGBOOST, algorithm_for_image, is_supported_image, unsupported_image_reason
 from emulator.sagemaker.payloads import PayloadError
 from emulator.sagemaker.xgboost_serving import invoke
 from training.xgboost.artifact import load_booster
+from tests.fixtures.lazy import lazy_module
+
+xgb = lazy_module("xgboost")  # imported by the worker that runs these tests only (tests/fixtures/lazy.py)
 
 RNG = np.random.default_rng(0)
 X = RNG.random((60, 4))

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 from training.data import (
     COLUMN_NAMES,
@@ -45,6 +44,8 @@ def test_feature_names_are_the_notebooks():
 
 
 def test_materialised_file_matches_sklearn_with_malignant_as_one(wdbc_file, wdbc_dataset):
+    from sklearn.datasets import load_breast_cancer
+
     bunch = load_breast_cancer()
     assert len(wdbc_dataset) == 569
     np.testing.assert_array_equal(wdbc_dataset.X, bunch.data)

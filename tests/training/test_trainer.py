@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
 from training.data import read_channel_csv
 from training.hyperparameters import DEFAULT_HYPERPARAMETERS, parse_hyperparameters
@@ -177,6 +176,8 @@ def test_threshold_cuts_count_every_distinct_cut():
 
 
 def test_roc_auc_matches_sklearn_including_ties():
+    from sklearn.metrics import roc_auc_score
+
     rng = np.random.default_rng(3)
     scores = np.round(rng.random(200), 1)
     y = (rng.random(200) < 0.4).astype(int)

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xgboost as xgb
-from sklearn.datasets import load_breast_cancer
 
+from tests.fixtures.lazy import lazy_module
 from tests.fixtures.pickled_boosters import PICKLED_BOOSTERS
 from tests.fixtures.training import model_tar
 from training.artifact import ArtifactError
@@ -20,9 +19,13 @@ from training.xgboost.artifact import load_booster, load_xgboost_tar, model_byte
 from training.xgboost.hyperparameters import HyperparameterError, validate
 from training.xgboost.job import ChannelInput, XGBoostJobError, XGBoostStopped, run_xgboost_job
 
+xgb = lazy_module("xgboost")  # imported by the worker that runs these tests only (tests/fixtures/lazy.py)
+
 
 @pytest.fixture(scope="module")
 def wdbc() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_breast_cancer
+
     X, y = load_breast_cancer(return_X_y=True)
     return X, (1 - y).astype(float)  # 1 = malignant, as the kit labels it
 

@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-import sklearn.metrics as skm
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +29,8 @@ def _sk(fn, *args, **kwargs):
 
 @given(labels)
 def test_multiclass_metrics_match_sklearn(pair):
+    import sklearn.metrics as skm  # inside: collection stays free of scikit-learn (tests/fixtures/lazy.py)
+
     y_true, y_pred = (np.array(v, dtype=float) for v in pair)
     assert metrics.accuracy_score(y_true, y_pred) == pytest.approx(_sk(skm.accuracy_score, y_true, y_pred))
     assert metrics.balanced_accuracy_score(y_true, y_pred) == pytest.approx(_sk(skm.balanced_accuracy_score, y_true, y_pred))
@@ -41,6 +42,8 @@ def test_multiclass_metrics_match_sklearn(pair):
 
 @given(binary)
 def test_binary_metrics_match_sklearn(pair):
+    import sklearn.metrics as skm  # inside: collection stays free of scikit-learn (tests/fixtures/lazy.py)
+
     y_true, y_pred = (np.array(v, dtype=float) for v in pair)
     for ours, theirs in ((metrics.precision_score, skm.precision_score), (metrics.recall_score, skm.recall_score),
                          (metrics.f1_score, skm.f1_score)):
@@ -49,6 +52,8 @@ def test_binary_metrics_match_sklearn(pair):
 
 @given(regression)
 def test_regression_metrics_match_sklearn(pair):
+    import sklearn.metrics as skm  # inside: collection stays free of scikit-learn (tests/fixtures/lazy.py)
+
     y_true, y_pred = (np.array(v, dtype=float) for v in pair)
     assert metrics.mean_squared_error(y_true, y_pred) == pytest.approx(skm.mean_squared_error(y_true, y_pred), rel=1e-9, abs=1e-9)
     assert metrics.mean_absolute_error(y_true, y_pred) == pytest.approx(skm.mean_absolute_error(y_true, y_pred), rel=1e-9, abs=1e-9)
@@ -56,6 +61,8 @@ def test_regression_metrics_match_sklearn(pair):
 
 
 def test_binary_average_on_a_multiclass_target_is_refused_like_sklearn():
+    import sklearn.metrics as skm  # inside: collection stays free of scikit-learn (tests/fixtures/lazy.py)
+
     y_true, y_pred = np.array([0.0, 1.0, 2.0]), np.array([0, 1, 1])
     with pytest.raises(ValueError, match="Target is multiclass but average='binary'"):
         metrics.precision_score(y_true, y_pred)
