@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import importlib
 import json
+import re
 import sys
 import threading
 import time
@@ -205,3 +206,112 @@ def test_pool_threads_fed_by_simple_queues_serve_many_connections_at_once(locals
     assert len(results) == 16 * 10
     assert sorted({status for status, _, _ in results}) == [200, 404]
     assert all(length == size for _, length, size in results)
+
+
+@pytest.fixture
+def fake_package(monkeypatch, tmp_path):
+    """A package on sys.path for stand-in patches to wrap; every module of it is forgotten afterwards."""
+    package = f"sagestack_fake_pkg_{id(tmp_path)}"
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    yield package, tmp_path / package
+    for name in [n for n in sys.modules if package in n]:
+        sys.modules.pop(name)
+
+
+def test_catalog_modules_are_stand_ins_that_forward_to_the_real_module_on_first_use(fake_package):
+    from emulator.localstack.plugin.sagestack_localstack.patches import aws_catalog_on_demand as patch
+
+    package, directory = fake_package
+    (directory / "catalog.py").write_text(
+        "LOADED = True\n"
+        "class Catalog:\n    pass\n"
+        "def get_catalog(kind='aws'):\n    return (kind, Catalog)\n"
+    )
+    (directory / "importer.py").write_text(f"from {package}.catalog import get_catalog\n")  # like handlers.service
+    name = f"{package}.catalog"
+    patch.install({name: ("get_catalog",)})
+    importer = importlib.import_module(f"{package}.importer")
+    assert isinstance(sys.modules[name], patch._StandIn)  # imported, but nothing of it ran
+    assert "LOADED" not in vars(sys.modules[name])
+    kind, catalog_class = importer.get_catalog("s3")  # first use: the real module, under its own name
+    real = sys.modules[name]
+    assert not isinstance(real, patch._StandIn) and real.LOADED
+    assert (kind, catalog_class) == ("s3", real.Catalog)
+    assert importlib.import_module(name) is real and getattr(sys.modules[package], "catalog") is real
+    assert importer.get_catalog() == ("aws", real.Catalog)
+
+
+def test_a_catalog_stand_in_loads_the_real_module_for_any_other_name_and_keeps_it_when_that_fails(fake_package):
+    from emulator.localstack.plugin.sagestack_localstack.patches import aws_catalog_on_demand as patch
+
+    package, directory = fake_package
+    (directory / "broken.py").write_text("raise RuntimeError('real module failed')\n")
+    (directory / "errors.py").write_text("class Unsupported(Exception):\n    pass\ndef word():\n    return 'x'\n")
+    patch.install({f"{package}.broken": ("f",), f"{package}.errors": ("word",)})
+    errors = importlib.import_module(f"{package}.errors")
+    assert isinstance(errors, patch._StandIn)
+    unsupported = errors.Unsupported  # not one of the forwarded functions: the real module loads
+    assert sys.modules[f"{package}.errors"].Unsupported is unsupported and issubclass(unsupported, Exception)
+    broken = importlib.import_module(f"{package}.broken")
+    with pytest.raises(RuntimeError, match="real module failed"):
+        broken.f()
+    assert sys.modules[f"{package}.broken"] is broken  # a failed load leaves the stand-in answering
+
+
+def test_presigned_url_handler_is_a_stand_in_until_the_first_request_of_its_service(fake_package, monkeypatch):
+    from emulator.localstack.plugin.sagestack_localstack.patches import presigned_url_on_demand as patch
+
+    package, directory = fake_package
+    (directory / "sibling.py").write_text("MARK = 'sibling'\n")
+    # the "real" module: it fails if imported under its own name, and uses a relative import as LocalStack's does
+    (directory / "presigned.py").write_text(
+        "if __name__.endswith('.presigned'): raise ImportError('the real module was imported')\n"
+        "from .sibling import MARK\n"
+        "CALLS = []\n"
+        "class ParsePreSignedUrlRequest:\n"
+        "    def __call__(self, chain, context, response):\n"
+        "        CALLS.append(context.service.service_name)\n"
+        "        return MARK\n"
+    )
+    monkeypatch.setattr(patch, "MODULE", f"{package}.presigned")
+    monkeypatch.setattr(patch, "_origin", [])
+    patch.apply()
+    handler = importlib.import_module(f"{package}.presigned").ParsePreSignedUrlRequest()
+
+    def context(service: str | None):
+        return types.SimpleNamespace(service=types.SimpleNamespace(service_name=service) if service else None)
+
+    real_name = f"_sagestack_real_{package}_presigned"
+    assert handler("chain", context(None), "response") is None
+    assert handler("chain", context("lambda"), "response") is None
+    assert real_name not in sys.modules  # nothing loaded for requests it does not handle
+    assert handler("chain", context("s3"), "response") == "sibling"
+    assert handler("chain", context("s3"), "response") == "sibling"
+    assert sys.modules[real_name].CALLS == ["s3", "s3"]
+
+
+def test_s3_presigned_urls_still_work_through_the_gateway(localstack, localstack_session):
+    s3 = localstack_session.client("s3", endpoint_url=localstack.url)
+    s3.create_bucket(Bucket="presigned-check")
+    s3.put_object(Bucket="presigned-check", Key="k.txt", Body=b"hello")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "presigned-check", "Key": "k.txt"}, ExpiresIn=60)
+    path = url.split(f":{localstack.port}", 1)[1]
+    answer = _request(localstack.port, "GET", path)
+    assert answer.status == 200 and answer.body == b"hello"  # type: ignore[attr-defined]
+    assert "Expires=" in path  # query-string auth: what LocalStack's pre-signed URL handler checks
+    malformed = _request(localstack.port, "GET", re.sub(r"Expires=\d+", "Expires=soon", path))
+    assert malformed.status == 403 and b"SignatureDoesNotMatch" in malformed.body  # type: ignore[attr-defined]
+
+
+def test_an_operation_localstack_does_not_implement_still_gets_its_catalog_answer(lam):
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as error:
+        lam.get_runtime_management_config(FunctionName="any")
+    response = error.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    assert response["Error"]["Code"] == "InternalFailure"
+    assert "GetRuntimeManagementConfig" in response["Error"]["Message"]

@@ -1,0 +1,103 @@
+"""LocalStack's AWS service catalog (and its pydantic models) loads when an error needs it, not at start.
+
+The gateway's service handlers (`localstack.aws.handlers.service`) and the provider skeleton
+(`localstack.aws.skeleton`) import `get_aws_catalog` and `get_service_availability_exception` at
+module level. Both are called only to word the answer to an operation LocalStack does not implement
+("... is not currently supported by LocalStack"), yet importing them loads the catalog's plux
+plugins, its loader and its pydantic models: about a tenth of the CPU before the gateway answers
+(`python -X importtime` on the boot, 2 cores). AWS answers nothing differently here: this is
+start-up cost only.
+
+Here the two modules are stand-ins until first used: the stand-in exposes the same names; a
+function called through it, or any other attribute read from it, imports LocalStack's real module
+under its own name (which then replaces the stand-in in `sys.modules`) and forwards to it. Every
+caller gets LocalStack's own objects; the first "not supported" answer pays the import. Boot stage:
+before LocalStack imports its handlers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import threading
+import types
+from typing import Any, Callable
+
+CHECKED_AGAINST = "2026.3.0"
+# module -> the functions its importers take from it at start-up (called later, never at import)
+MODULES = {
+    "localstack.utils.catalog.plugins": ("get_aws_catalog",),
+    "localstack.aws.catalog_exceptions": ("get_service_availability_exception",),
+}
+TARGETS = tuple(f"{module} (loaded on first use)" for module in MODULES)
+_lock = threading.RLock()
+
+
+def real_module(name: str) -> types.ModuleType:
+    """LocalStack's real module `name`, imported now if only the stand-in is loaded."""
+    with _lock:
+        current = sys.modules.get(name)
+        if isinstance(current, _StandIn):
+            del sys.modules[name]
+            try:
+                importlib.import_module(name)
+            except BaseException:
+                sys.modules.setdefault(name, current)  # keep answering through the stand-in
+                raise
+        return sys.modules[name]
+
+
+def _forwarder(module: str, function: str) -> Callable[..., Any]:
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        return getattr(real_module(module), function)(*args, **kwargs)
+
+    forward.__name__ = forward.__qualname__ = function
+    forward.__doc__ = f"Calls {module}.{function} (imported on first call; sagestack patch aws_catalog_on_demand)."
+    return forward
+
+
+class _StandIn(types.ModuleType):
+    """The module as its importers see it before first use: its functions forward, other names load it."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # import machinery probing: not a use
+        return getattr(real_module(self.__name__), name)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self, modules: dict[str, tuple[str, ...]]) -> None:
+        self.modules = dict(modules)
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in self.modules:
+            return None
+        functions = self.modules.pop(fullname)  # once: the real finders answer from now on
+        if not self.modules:
+            sys.meta_path.remove(self)
+        return importlib.util.spec_from_loader(fullname, _StandInLoader(functions))
+
+
+class _StandInLoader(importlib.abc.Loader):
+    def __init__(self, functions: tuple[str, ...]) -> None:
+        self.functions = functions
+
+    def create_module(self, spec):
+        return _StandIn(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        for function in self.functions:
+            setattr(module, function, _forwarder(module.__name__, function))
+
+
+def install(modules: dict[str, tuple[str, ...]]) -> None:
+    """Serve stand-ins for those of `modules` that are not imported yet."""
+    waiting = {name: functions for name, functions in modules.items() if name not in sys.modules}
+    if waiting:
+        sys.meta_path.insert(0, _Finder(waiting))
+
+
+def apply() -> None:
+    install(MODULES)
