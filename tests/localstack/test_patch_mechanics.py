@@ -222,7 +222,7 @@ def fake_package(monkeypatch, tmp_path):
 
 
 def test_catalog_modules_are_stand_ins_that_forward_to_the_real_module_on_first_use(fake_package):
-    from emulator.localstack.plugin.sagestack_localstack.patches import aws_catalog_on_demand as patch
+    from emulator.localstack.plugin.sagestack_localstack.patches import modules_on_demand as patch
 
     package, directory = fake_package
     (directory / "catalog.py").write_text(
@@ -245,7 +245,7 @@ def test_catalog_modules_are_stand_ins_that_forward_to_the_real_module_on_first_
 
 
 def test_a_catalog_stand_in_loads_the_real_module_for_any_other_name_and_keeps_it_when_that_fails(fake_package):
-    from emulator.localstack.plugin.sagestack_localstack.patches import aws_catalog_on_demand as patch
+    from emulator.localstack.plugin.sagestack_localstack.patches import modules_on_demand as patch
 
     package, directory = fake_package
     (directory / "broken.py").write_text("raise RuntimeError('real module failed')\n")
@@ -314,4 +314,49 @@ def test_an_operation_localstack_does_not_implement_still_gets_its_catalog_answe
     response = error.value.response
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert response["Error"]["Code"] == "InternalFailure"
-    assert "GetRuntimeManagementConfig" in response["Error"]["Message"]
+    # worded by LocalStack's service catalog (loaded by this first use: patches/modules_on_demand.py)
+    assert "service lambda" in response["Error"]["Message"] and "emulated by LocalStack" in response["Error"]["Message"]
+
+
+def test_the_managed_policy_index_is_built_once_on_first_read_even_by_concurrent_requests():
+    from emulator.localstack.plugin.sagestack_localstack.patches import iam_managed_policies_on_demand as patch
+
+    class Provider:  # LocalStack's IamProvider as the patch sees it
+        _aws_managed_policy_cache = property(patch.managed_policy_cache, patch._store)
+
+        def __init__(self) -> None:
+            self.builds = 0
+            self._aws_managed_policy_cache = None  # what LocalStack's __init__ does
+
+        def _build_aws_managed_policy_cache(self) -> dict:
+            self.builds += 1
+            time.sleep(0.05)
+            return {"arn:aws:iam::aws:policy/P": "entity"}
+
+    provider = Provider()
+    assert provider.builds == 0  # nothing built until read
+    seen: list[dict] = []
+    readers = [threading.Thread(target=lambda: seen.append(provider._aws_managed_policy_cache)) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert provider.builds == 1 and all(index is seen[0] for index in seen)
+    assert seen[0] == {"arn:aws:iam::aws:policy/P": "entity"}
+
+
+def test_aws_managed_policies_are_listed_and_attachable_as_before(iam):
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    listed = iam.get_paginator("list_policies").paginate(Scope="AWS").build_full_result()["Policies"]
+    assert arn in {p["Arn"] for p in listed} and len(listed) > 1000
+    iam.create_role(RoleName="managed-policy-check", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))
+    iam.attach_role_policy(RoleName="managed-policy-check", PolicyArn=arn)
+    attached = iam.list_attached_role_policies(RoleName="managed-policy-check")["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": arn}]
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as missing:
+        iam.attach_role_policy(RoleName="managed-policy-check", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere")
+    assert missing.value.response["Error"]["Code"] == "NoSuchEntity"

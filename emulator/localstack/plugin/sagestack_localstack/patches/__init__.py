@@ -34,7 +34,7 @@ LOG = logging.getLogger(__name__)
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
         "twisted_threadpool_simple_queue",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
-        "response_logger_when_enabled", "internal_resources_prefix_check", "aws_catalog_on_demand",
+        "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
         "presigned_url_on_demand")
 INFRA = (
     "lambda_runtime_validation",
@@ -53,6 +53,7 @@ INFRA = (
     "apigateway_payload_limits",
     "logs_retention_bounds",
     "service_manager_available_cache",
+    "iam_managed_policies_on_demand",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()

@@ -1,18 +1,25 @@
-"""LocalStack's AWS service catalog (and its pydantic models) loads when an error needs it, not at start.
+"""Modules LocalStack imports at start only for functions it calls later load on first use.
 
-The gateway's service handlers (`localstack.aws.handlers.service`) and the provider skeleton
-(`localstack.aws.skeleton`) import `get_aws_catalog` and `get_service_availability_exception` at
-module level. Both are called only to word the answer to an operation LocalStack does not implement
-("... is not currently supported by LocalStack"), yet importing them loads the catalog's plux
-plugins, its loader and its pydantic models: about a tenth of the CPU before the gateway answers
-(`python -X importtime` on the boot, 2 cores). AWS answers nothing differently here: this is
-start-up cost only.
+Some modules the gateway imports before it answers are there only for a function it calls in rare
+cases; importing them drags in large generated API modules, pydantic models or plux plugins. Each is
+listed in MODULES with the functions its start-up importers take from it (`python -X importtime` on
+the boot, 2 cores, 2026.3.0):
+- `localstack.utils.catalog.plugins` (`get_aws_catalog`) and `localstack.aws.catalog_exceptions`
+  (`get_service_availability_exception`): imported by the service handlers and the provider
+  skeleton to word the answer to an operation LocalStack does not implement ("... is not currently
+  supported by LocalStack"); they load the catalog's plux plugins, loader and pydantic models:
+  about a tenth of the CPU before the gateway answers.
+- `localstack.services.s3.utils` (`uses_host_addressing`) and `localstack.services.sqs.utils`
+  (`is_sqs_queue_url`): imported by the service router for its last-resort rules (a request no
+  signature, header or path identified); they load the generated S3 and SQS API modules and S3's
+  helpers. S3's provider loads its utils in the background warm-up anyway; SQS is not in the kit.
 
-Here the two modules are stand-ins until first used: the stand-in exposes the same names; a
-function called through it, or any other attribute read from it, imports LocalStack's real module
-under its own name (which then replaces the stand-in in `sys.modules`) and forwards to it. Every
-caller gets LocalStack's own objects; the first "not supported" answer pays the import. Boot stage:
-before LocalStack imports its handlers.
+Here each is a stand-in until first used: it exposes the same names; a function called through it,
+or any other attribute read from it (the S3 provider's `from ... import ...`), imports LocalStack's
+real module under its own name (which then replaces the stand-in in `sys.modules`) and forwards to
+it. Every caller gets LocalStack's own objects and answers; the first use pays the import. AWS
+answers nothing differently here: this is start-up cost only. Boot stage: before LocalStack
+imports its handlers.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ CHECKED_AGAINST = "2026.3.0"
 MODULES = {
     "localstack.utils.catalog.plugins": ("get_aws_catalog",),
     "localstack.aws.catalog_exceptions": ("get_service_availability_exception",),
+    "localstack.services.s3.utils": ("uses_host_addressing",),
+    "localstack.services.sqs.utils": ("is_sqs_queue_url",),
 }
 TARGETS = tuple(f"{module} (loaded on first use)" for module in MODULES)
 _lock = threading.RLock()
@@ -54,7 +63,7 @@ def _forwarder(module: str, function: str) -> Callable[..., Any]:
         return getattr(real_module(module), function)(*args, **kwargs)
 
     forward.__name__ = forward.__qualname__ = function
-    forward.__doc__ = f"Calls {module}.{function} (imported on first call; sagestack patch aws_catalog_on_demand)."
+    forward.__doc__ = f"Calls {module}.{function} (imported on first call; sagestack patch modules_on_demand)."
     return forward
 
 
