@@ -360,3 +360,34 @@ def test_aws_managed_policies_are_listed_and_attachable_as_before(iam):
     with pytest.raises(ClientError) as missing:
         iam.attach_role_policy(RoleName="managed-policy-check", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicyAnywhere")
     assert missing.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_a_lazy_client_is_built_once_on_first_read_and_can_be_replaced():
+    from emulator.localstack.plugin.sagestack_localstack.patches.s3_website_client_on_demand import lazy_client
+
+    made: list[object] = []
+
+    class Handler:
+        s3_client = lazy_client(lambda: made.append(object()) or made[-1])
+
+    first, second = Handler(), Handler()
+    assert made == []  # nothing built by creating handlers
+    assert first.s3_client is first.s3_client and len(made) == 1
+    second.s3_client = "given"
+    assert second.s3_client == "given" and len(made) == 1
+
+
+def test_s3_static_websites_are_still_served(localstack, localstack_session):
+    s3 = localstack_session.client("s3", endpoint_url=localstack.url)
+    s3.create_bucket(Bucket="website-check")
+    s3.put_object(Bucket="website-check", Key="index.html", Body=b"<p>home</p>", ContentType="text/html")
+    s3.put_bucket_website(Bucket="website-check", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    conn = http.client.HTTPConnection(names.LOOPBACK, localstack.port, timeout=30)
+    try:
+        for path, status, body in (("/", 200, b"<p>home</p>"), ("/missing.html", 404, None)):
+            conn.request("GET", path, headers={"Host": f"website-check.s3-website.localhost:{localstack.port}"})
+            answer = conn.getresponse()
+            content = answer.read()
+            assert answer.status == status and (body is None or content == body)
+    finally:
+        conn.close()

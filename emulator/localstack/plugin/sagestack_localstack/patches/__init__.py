@@ -54,6 +54,7 @@ INFRA = (
     "logs_retention_bounds",
     "service_manager_available_cache",
     "iam_managed_policies_on_demand",
+    "s3_website_client_on_demand",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()
