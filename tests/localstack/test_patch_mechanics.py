@@ -391,3 +391,58 @@ def test_s3_static_websites_are_still_served(localstack, localstack_session):
             assert answer.status == status and (body is None or content == body)
     finally:
         conn.close()
+
+
+def test_a_package_stand_in_lets_submodules_load_without_running_the_package_init(fake_package):
+    from emulator.localstack.plugin.sagestack_localstack.patches import modules_on_demand as patch
+
+    package, directory = fake_package
+    heavy = directory / "heavy"
+    (heavy / "validation").mkdir(parents=True)
+    (heavy / "__init__.py").write_text(
+        f"import sys\nsys.modules['{package}'].INITS = getattr(sys.modules['{package}'], 'INITS', 0) + 1\n"
+        f"from {package}.heavy.validation import check as validate\n"
+    )
+    (heavy / "validation" / "__init__.py").write_text("from .rules import check\n")
+    (heavy / "validation" / "rules.py").write_text(
+        "from .exceptions import Invalid\ndef check(doc):\n    if 'info' not in doc:\n        raise Invalid('no info')\n    return 'valid'\n"
+    )
+    (heavy / "validation" / "exceptions.py").write_text("class Invalid(ValueError):\n    pass\n")
+    (directory / "user.py").write_text(  # what moto's API Gateway models do
+        f"from {package}.heavy import validate\nfrom {package}.heavy.validation.exceptions import Invalid\n"
+    )
+    patch.install({f"{package}.heavy": ("validate",), f"{package}.heavy.validation": ()})
+    user = importlib.import_module(f"{package}.user")
+    assert getattr(sys.modules[package], "INITS", 0) == 0  # neither package __init__ ran
+    assert isinstance(sys.modules[f"{package}.heavy"], patch._StandIn)
+    assert issubclass(user.Invalid, ValueError)
+    with pytest.raises(user.Invalid, match="no info"):  # first use: the real packages load, same classes
+        user.validate({})
+    assert sys.modules[package].INITS == 1
+    assert user.validate({"info": {}}) == "valid"
+    assert not isinstance(sys.modules[f"{package}.heavy"], patch._StandIn)
+    assert sys.modules[f"{package}.heavy.validation.exceptions"].Invalid is user.Invalid
+
+
+def test_a_stand_in_is_never_served_for_a_module_that_is_not_installed(fake_package):
+    from emulator.localstack.plugin.sagestack_localstack.patches import modules_on_demand as patch
+
+    package, _ = fake_package
+    patch.install({f"{package}.absent": ("f",)})
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(f"{package}.absent")
+
+
+def test_rest_apis_are_still_imported_from_openapi_documents(apigw):
+    document = {
+        "openapi": "3.0.1", "info": {"title": "import-check", "version": "1", "description": "d"},
+        "paths": {"/ping": {"get": {"responses": {"200": {"description": "ok"}},
+                                    "x-amazon-apigateway-integration": {"type": "MOCK",
+                                                                        "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}},
+    }
+    api = apigw.import_rest_api(body=json.dumps(document).encode(), failOnWarnings=True)
+    try:
+        paths = {r["path"] for r in apigw.get_resources(restApiId=api["id"])["items"]}
+        assert api["name"] == "import-check" and paths == {"/", "/ping"}
+    finally:
+        apigw.delete_rest_api(restApiId=api["id"])

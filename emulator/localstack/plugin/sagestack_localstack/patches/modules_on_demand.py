@@ -1,4 +1,4 @@
-"""Modules LocalStack imports at start only for functions it calls later load on first use.
+"""Modules LocalStack imports at start (or with a service) only for functions called later load on first use.
 
 Some modules the gateway imports before it answers are there only for a function it calls in rare
 cases; importing them drags in large generated API modules, pydantic models or plux plugins. Each is
@@ -13,6 +13,12 @@ the boot, 2 cores, 2026.3.0):
   (`is_sqs_queue_url`): imported by the service router for its last-resort rules (a request no
   signature, header or path identified); they load the generated S3 and SQS API modules and S3's
   helpers. S3's provider loads its utils in the background warm-up anyway; SQS is not in the kit.
+- `openapi_spec_validator` (`validate`, `validate_spec`) and its `validation` package: moto's API
+  Gateway models (loaded with Lambda and API Gateway in the warm-up) import `validate` for
+  ImportRestApi/PutRestApi bodies and `validation.exceptions.OpenAPIValidationError` for their
+  `except` clauses. The packages' `__init__`s load every validator, pydantic settings and
+  jsonschema-path: about 6 MB of idle memory for requests the kit never makes. As packages, their
+  stand-ins keep `__path__`, so `validation.exceptions` (and what it imports) loads as shipped.
 
 Here each is a stand-in until first used: it exposes the same names; a function called through it,
 or any other attribute read from it (the S3 provider's `from ... import ...`), imports LocalStack's
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import threading
@@ -39,23 +46,31 @@ MODULES = {
     "localstack.aws.catalog_exceptions": ("get_service_availability_exception",),
     "localstack.services.s3.utils": ("uses_host_addressing",),
     "localstack.services.sqs.utils": ("is_sqs_queue_url",),
+    "openapi_spec_validator": ("validate", "validate_spec"),
+    "openapi_spec_validator.validation": (),
 }
 TARGETS = tuple(f"{module} (loaded on first use)" for module in MODULES)
-_lock = threading.RLock()
+_lock = threading.Lock()
 
 
 def real_module(name: str) -> types.ModuleType:
-    """LocalStack's real module `name`, imported now if only the stand-in is loaded."""
+    """LocalStack's real module `name`, imported now if only the stand-in is loaded.
+
+    Only taking the stand-in out of `sys.modules` is done under our lock; the import itself runs
+    under the import system's own per-module lock (so a second thread waits for it there, and no
+    lock of ours is held while the module's own imports run: no lock-order deadlock).
+    """
+    current = sys.modules.get(name)
+    if not isinstance(current, _StandIn):
+        return current if current is not None else importlib.import_module(name)
     with _lock:
-        current = sys.modules.get(name)
-        if isinstance(current, _StandIn):
+        if sys.modules.get(name) is current:
             del sys.modules[name]
-            try:
-                importlib.import_module(name)
-            except BaseException:
-                sys.modules.setdefault(name, current)  # keep answering through the stand-in
-                raise
-        return sys.modules[name]
+    try:
+        return importlib.import_module(name)
+    except BaseException:
+        sys.modules.setdefault(name, current)  # keep answering through the stand-in (a later use retries)
+        raise
 
 
 def _forwarder(module: str, function: str) -> Callable[..., Any]:
@@ -86,7 +101,14 @@ class _Finder(importlib.abc.MetaPathFinder):
         functions = self.modules.pop(fullname)  # once: the real finders answer from now on
         if not self.modules:
             sys.meta_path.remove(self)
-        return importlib.util.spec_from_loader(fullname, _StandInLoader(functions))
+        real = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if real is None:  # not installed: the import fails as it would without the patch
+            return None
+        package = real.submodule_search_locations is not None
+        spec = importlib.util.spec_from_loader(fullname, _StandInLoader(functions), is_package=package)
+        if package:  # its submodules import as usual, without running the package's __init__
+            spec.submodule_search_locations = list(real.submodule_search_locations)
+        return spec
 
 
 class _StandInLoader(importlib.abc.Loader):
