@@ -8,7 +8,7 @@ the boot, 2 cores, 2026.3.0):
   (`get_service_availability_exception`): imported by the service handlers and the provider
   skeleton to word the answer to an operation LocalStack does not implement ("... is not currently
   supported by LocalStack"); they load the catalog's plux plugins, loader and pydantic models:
-  about a tenth of the CPU before the gateway answers.
+  about 8% of the import time before the gateway answers.
 - `localstack.services.s3.utils` (`uses_host_addressing`) and `localstack.services.sqs.utils`
   (`is_sqs_queue_url`): imported by the service router for its last-resort rules (a request no
   signature, header or path identified); they load the generated S3 and SQS API modules and S3's
@@ -96,11 +96,12 @@ class _Finder(importlib.abc.MetaPathFinder):
         self.modules = dict(modules)
 
     def find_spec(self, fullname, path, target=None):
-        if fullname not in self.modules:
-            return None
-        functions = self.modules.pop(fullname)  # once: the real finders answer from now on
-        if not self.modules:
-            sys.meta_path.remove(self)
+        with _lock:  # the warm-up thread and request threads may import at once
+            functions = self.modules.pop(fullname, None)  # once: the real finders answer from now on
+            if functions is None:
+                return None
+            if not self.modules and self in sys.meta_path:
+                sys.meta_path.remove(self)
         real = importlib.machinery.PathFinder.find_spec(fullname, path)
         if real is None:  # not installed: the import fails as it would without the patch
             return None

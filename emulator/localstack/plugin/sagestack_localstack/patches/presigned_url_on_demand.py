@@ -4,7 +4,7 @@
 level, and with it the generated S3 and IAM API modules (thousands of TypedDicts) and S3's
 helpers, because its handler (`ParsePreSignedUrlRequest`, built when the handler chain is built)
 keeps an `S3PreSignedURLRequestHandler`. It acts on S3 requests only (2026.3.0: "TODO: handle
-other services pre-signed URL"), yet the import costs about a twentieth of the CPU before the
+other services pre-signed URL"), yet the import is about 4% of the import time before the
 gateway answers (`python -X importtime` on the boot, 2 cores).
 
 Here the module is a stand-in until an S3 request arrives: its `ParsePreSignedUrlRequest` returns
