@@ -244,6 +244,44 @@ def test_catalog_modules_are_stand_ins_that_forward_to_the_real_module_on_first_
     assert importer.get_catalog() == ("aws", real.Catalog)
 
 
+def test_a_second_thread_waits_for_the_real_module_another_thread_is_still_importing(fake_package):
+    """Request threads use stand-ins concurrently: one that arrives while another thread runs the real
+    module's code must get the finished module, not the half-initialised one already in sys.modules."""
+    from emulator.localstack.plugin.sagestack_localstack.patches import modules_on_demand as patch
+
+    package, directory = fake_package
+    (directory / "slow.py").write_text(
+        "import threading, time\n"
+        "STARTED = threading.Event()\n"
+        f"import {package} as _pkg\n"
+        "_pkg.slow_started = STARTED\n"
+        "STARTED.set()\n"
+        "time.sleep(0.5)\n"
+        "def late():\n    return 'defined after the sleep'\n"
+    )
+    name = f"{package}.slow"
+    patch.install({name: ("late",)})
+    stand_in = importlib.import_module(name)
+    results: list[object] = []
+
+    def use() -> None:
+        try:
+            results.append(stand_in.late())
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            results.append(exc)
+
+    first = threading.Thread(target=use)
+    first.start()
+    deadline = time.monotonic() + 10
+    while getattr(sys.modules[package], "slow_started", None) is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    second = threading.Thread(target=use)  # the real module is in sys.modules now, still running its code
+    second.start()
+    first.join()
+    second.join()
+    assert results == ["defined after the sleep"] * 2
+
+
 def test_a_catalog_stand_in_loads_the_real_module_for_any_other_name_and_keeps_it_when_that_fails(fake_package):
     from emulator.localstack.plugin.sagestack_localstack.patches import modules_on_demand as patch
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from emulator.sagemaker.process import EmulatorProcess, free_port
 from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, ROLE_ARN, clients_for, create_endpoint
@@ -67,6 +67,15 @@ def _start(disk: SmallDisk, logs: Path, s3_url: str, *args: str, port: int | Non
     proc = EmulatorProcess(port or free_port(), disk.root / "sagemaker", s3_url, log_path=logs / "emulator.log",
                            extra_args=["--request-log", str(logs / "requests.log"), *args])
     return proc.start(timeout=60)
+
+
+def _wait_in_service(sm, name: str) -> None:
+    """The endpoint_in_service waiter, failing with the endpoint's FailureReason rather than the waiter's summary."""
+    try:
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    except WaiterError:
+        described = sm.describe_endpoint(EndpointName=name)
+        raise AssertionError(f"{name} is {described['EndpointStatus']}: {described.get('FailureReason')}") from None
 
 
 def _code(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -141,7 +150,7 @@ def test_an_endpoint_whose_status_cannot_be_written_is_not_stuck_creating(small_
         small_disk.free()
         proc = _start(small_disk, tmp_path, localstack.url, "--transition-delay", "2", port=port)
         sm = clients_for(proc.url, localstack.url).sagemaker
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=again, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+        _wait_in_service(sm, again)
         assert sm.describe_endpoint(EndpointName=warm)["EndpointStatus"] == "InService"
         sm.delete_endpoint(EndpointName=again)
         sm.get_waiter("endpoint_deleted").wait(EndpointName=again, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})

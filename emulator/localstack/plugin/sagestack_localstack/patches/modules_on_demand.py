@@ -62,7 +62,9 @@ def real_module(name: str) -> types.ModuleType:
     """
     current = sys.modules.get(name)
     if not isinstance(current, _StandIn):
-        return current if current is not None else importlib.import_module(name)
+        # not `current` itself: while another thread runs the real module's code it is already in
+        # sys.modules, half-initialised; import_module waits on the import system's module lock for it
+        return importlib.import_module(name)
     with _lock:
         if sys.modules.get(name) is current:
             del sys.modules[name]
