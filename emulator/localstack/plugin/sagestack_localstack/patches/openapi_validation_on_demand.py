@@ -12,12 +12,11 @@ shipped. Boot stage: before LocalStack imports its handlers.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
 import logging
-import sys
 import threading
 from types import ModuleType
+
+from ..stand_in import StandInFinder, load_privately
 
 CHECKED_AGAINST = "2026.3.0"
 TARGETS = ("localstack.aws.handlers.validation (module contents when validation is off)",)
@@ -65,39 +64,15 @@ _origin: list[str] = []  # the real module's source file, found when the stand-i
 
 
 def _real_module() -> ModuleType:
-    name = f"_sagestack_real_{MODULE.replace('.', '_')}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _origin[0])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_privately(MODULE, _origin[0])
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        sys.meta_path.remove(self)  # once: the real finders answer from now on
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.origin is None or _validation_on("REQUEST") or _validation_on("RESPONSE"):
-            return spec
-        _origin.append(spec.origin)
-        spec.loader = _StandInLoader()
-        return spec
-
-
-class _StandInLoader(importlib.abc.Loader):
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.LOG = logging.getLogger(MODULE)
-        for cls in (OpenAPIValidator, OpenAPIRequestValidator, OpenAPIResponseValidator):
-            module.__dict__[cls.__name__] = cls
+def _fill(module: ModuleType) -> None:
+    module.LOG = logging.getLogger(MODULE)
+    for cls in (OpenAPIValidator, OpenAPIRequestValidator, OpenAPIResponseValidator):
+        module.__dict__[cls.__name__] = cls
 
 
 def apply() -> None:
-    if MODULE not in sys.modules:
-        sys.meta_path.insert(0, _Finder())
+    # with a setting on at the module's first import, LocalStack's module is imported as shipped
+    StandInFinder(MODULE, _fill, _origin, shipped=lambda: _validation_on("REQUEST") or _validation_on("RESPONSE")).install()

@@ -17,11 +17,10 @@ handlers.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
-import sys
 import threading
 from types import ModuleType
+
+from ..stand_in import StandInFinder, load_privately
 
 CHECKED_AGAINST = "2026.3.0"
 TARGETS = ("localstack.aws.handlers.presigned_url (module contents until the first S3 request)",)
@@ -49,41 +48,12 @@ class ParsePreSignedUrlRequest:
 
 
 def _real_module() -> ModuleType:
-    name = f"_sagestack_real_{MODULE.replace('.', '_')}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _origin[0])
-        module = importlib.util.module_from_spec(spec)
-        module.__package__ = MODULE.rpartition(".")[0]  # its relative imports resolve as in the real one
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
-    return sys.modules[name]
+    return load_privately(MODULE, _origin[0])
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        sys.meta_path.remove(self)  # once: the real finders answer from now on
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.origin is None:
-            return spec
-        _origin.append(spec.origin)
-        spec.loader = _StandInLoader()
-        return spec
-
-
-class _StandInLoader(importlib.abc.Loader):
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module: ModuleType) -> None:
-        module.ParsePreSignedUrlRequest = ParsePreSignedUrlRequest
+def _fill(module: ModuleType) -> None:
+    module.ParsePreSignedUrlRequest = ParsePreSignedUrlRequest
 
 
 def apply() -> None:
-    if MODULE not in sys.modules:
-        sys.meta_path.insert(0, _Finder())
+    StandInFinder(MODULE, _fill, _origin).install()
