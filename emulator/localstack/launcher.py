@@ -29,8 +29,11 @@ from emulator.localstack import runtime_venv
 __all__ = ["LocalStackError", "LocalStackProcess", "pid_alive", "main"]
 
 # What the stack needs (S3 for artifacts, Lambda + IAM + STS + Logs for the function,
-# API Gateway for the REST API, CloudWatch for Lambda's metrics).
-DEFAULT_SERVICES = ("s3", "lambda", "apigateway", "iam", "sts", "logs", "cloudwatch")
+# API Gateway for the REST API, CloudWatch for Lambda's metrics), in the order a deploy first calls
+# them: the background warm-up loads them in this order, so a deploy started as soon as LocalStack
+# answers finds each service loaded (or loading) when it gets there, instead of its first call (STS)
+# waiting behind S3's and Lambda's loads.
+DEFAULT_SERVICES = ("sts", "s3", "iam", "logs", "lambda", "apigateway", "cloudwatch")
 # Enabled but not pre-loaded: loaded by its first request. Only Lambda's metric batching calls
 # CloudWatch (a second after the first invoke, off the request path), and its provider opens a
 # SQLite database at load: about a sixth of LocalStack's start-up CPU (py-spy, bench/).
