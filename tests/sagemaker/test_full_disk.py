@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
 from emulator.sagemaker.process import EmulatorProcess, free_port
-from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, ROLE_ARN, clients_for, create_endpoint
+from tests.fixtures.sagemaker import LINEAR_LEARNER_IMAGE, ROLE_ARN, clients_for, create_endpoint, wait_in_service
 
 pytestmark = pytest.mark.integration
 
@@ -69,15 +69,6 @@ def _start(disk: SmallDisk, logs: Path, s3_url: str, *args: str, port: int | Non
     return proc.start(timeout=60)
 
 
-def _wait_in_service(sm, name: str) -> None:
-    """The endpoint_in_service waiter, failing with the endpoint's FailureReason rather than the waiter's summary."""
-    try:
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
-    except WaiterError:
-        described = sm.describe_endpoint(EndpointName=name)
-        raise AssertionError(f"{name} is {described['EndpointStatus']}: {described.get('FailureReason')}") from None
-
-
 def _code(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     return info.value.response["Error"]["Code"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
@@ -122,7 +113,7 @@ def test_full_disk_answers_internal_failure_and_a_kill_9_loses_nothing(small_dis
         assert "no-room" not in {m["ModelName"] for m in sm.list_models()["Models"]}
         _model(sm, "no-room", sagemaker_model_url)  # the name was never taken
         sm.update_endpoint(EndpointName=serving, EndpointConfigName="spare")
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=serving, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+        wait_in_service(sm, serving)
     finally:
         proc.stop()
 
@@ -138,7 +129,7 @@ def test_an_endpoint_whose_status_cannot_be_written_is_not_stuck_creating(small_
         time.sleep(3.0)
         assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating"  # memory = disk, no ghost InService
         small_disk.free()  # the worker's retry lands
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+        wait_in_service(sm, name)
         sm.delete_endpoint(EndpointName=name)
         sm.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
 
@@ -150,7 +141,7 @@ def test_an_endpoint_whose_status_cannot_be_written_is_not_stuck_creating(small_
         small_disk.free()
         proc = _start(small_disk, tmp_path, localstack.url, "--transition-delay", "2", port=port)
         sm = clients_for(proc.url, localstack.url).sagemaker
-        _wait_in_service(sm, again)
+        wait_in_service(sm, again)
         assert sm.describe_endpoint(EndpointName=warm)["EndpointStatus"] == "InService"
         sm.delete_endpoint(EndpointName=again)
         sm.get_waiter("endpoint_deleted").wait(EndpointName=again, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
