@@ -212,7 +212,10 @@ def test_emulator_not_running_is_service_unavailable_naming_it(tmp_path):
     nowhere = f"http://{names.LOOPBACK}:{free_port()}"
     with LocalStackProcess(port=free_port(), state_dir=tmp_path, sagemaker_url=nowhere) as ls:
         response = _signed(ls.url, target="ListEndpoints", body=b"{}")
-        answer = httpx.Client(timeout=30).send(response)
+        try:
+            answer = httpx.Client(timeout=30).send(response)
+        except httpx.TimeoutException:
+            pytest.fail(f"no answer in 30 s; LocalStack's log ends:\n{ls.log_path.read_text()[-4000:]}")
     assert answer.status_code == 503
     assert answer.headers["x-amzn-errortype"] == "ServiceUnavailable"
     assert nowhere in answer.json()["message"]

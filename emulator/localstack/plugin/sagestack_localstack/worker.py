@@ -18,8 +18,8 @@ function can read its own files.
 Frames on the control socket: 4-byte big-endian header length and 4-byte body length, then the
 JSON header and the body bytes. The two lengths come first so a frame is read in two `recv` calls
 (each a GIL release and re-acquire in the executor's busy server process), not four. A result's
-header carries the worker's peak resident memory (`max_rss_kb`, from getrusage: one cheap call
-here instead of the server parsing /proc/PID/status for every REPORT line). EOF on the socket means
+header carries the worker's peak resident memory (`max_rss_kb`, VmHWM read here through an fd kept
+open, instead of the server opening and parsing /proc/PID/status for every REPORT line). EOF on the socket means
 the executor is gone: exit.
 """
 
@@ -94,8 +94,30 @@ def send_frame(sock, header, body=b""):
     sock.sendall(_LENGTHS.pack(len(raw), len(body)) + raw + body)
 
 
+def _open_own_status():
+    try:
+        return os.open("/proc/self/status", os.O_RDONLY)  # this process's directory, fixed at open
+    except OSError:  # no /proc (a sandbox without it): getrusage alone
+        return None
+
+
+_STATUS_FD = _open_own_status()
+
+
 def max_rss_kb():
-    """This process's peak resident memory in KiB (Linux's ru_maxrss unit): the REPORT line's Max Memory Used."""
+    """This process's peak resident memory in KiB: the REPORT line's Max Memory Used.
+
+    VmHWM of /proc/self/status (one pread of an fd kept open: a few microseconds), not getrusage's
+    ru_maxrss: Linux keeps ru_maxrss across execve, so a worker the server forked and exec'd
+    directly (no bwrap in between) would report the server's peak, hundreds of MB, as its own.
+    """
+    if _STATUS_FD is not None:
+        try:
+            status = os.pread(_STATUS_FD, 8192, 0)
+            at = status.index(b"VmHWM:")
+            return int(status[at + 6:status.index(b"kB", at)])
+        except (OSError, ValueError):
+            pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

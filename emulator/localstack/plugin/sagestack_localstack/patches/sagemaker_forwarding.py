@@ -38,6 +38,9 @@ SIGNING_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/sagemaker/aws4_requ
 RUNTIME_PATH = re.compile(r"^/endpoints/[^/]+/(invocations|invocations-response-stream|async-invocations)$")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 UNREACHABLE_STATUS = 503
+# a connect that does not complete (a listener whose backlog is full) fails instead of holding a gateway
+# thread; no read limit: an answer takes as long as it takes on the emulator's own port
+CONNECT_TIMEOUT_S = 10.0
 
 
 def is_sagemaker_request(method: str, path: str, headers, query: dict | None = None) -> bool:
@@ -60,7 +63,9 @@ class SageMakerForwarder:
         import urllib3
 
         self.base_url = base_url.rstrip("/")
-        self.pool = urllib3.connection_from_url(self.base_url, maxsize=64, block=False)
+        self.pool = urllib3.connection_from_url(
+            self.base_url, maxsize=64, block=False, timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=None)
+        )
 
     def __call__(self, chain, context, response) -> None:
         request = context.request
