@@ -484,3 +484,35 @@ def test_rest_apis_are_still_imported_from_openapi_documents(apigw):
         assert api["name"] == "import-check" and paths == {"/", "/ping"}
     finally:
         apigw.delete_rest_api(restApiId=api["id"])
+
+
+ACCESS_LOG_SCRIPT = r"""
+import json, types
+from twisted.logger import globalLogBeginner
+from twisted.web import server
+from twisted.web.resource import Resource
+from sagestack_localstack.patches import twisted_access_log_unread as patch
+
+patch.apply()
+site = server.Site(Resource())
+site.startFactory()  # no log path: lines go to twisted.python.log.logfile, as LocalStack's gateway does
+formatted = []
+site._logFormatter = lambda timestamp, request: formatted.append(request.uri) or "line"
+site.log(types.SimpleNamespace(uri="/unread"))
+seen = []
+globalLogBeginner.beginLoggingTo([seen.append], redirectStandardIO=False, discardBuffer=True)
+site.log(types.SimpleNamespace(uri="/read"))
+print(json.dumps({"formatted": formatted, "events": sum(1 for e in seen if e.get("log_io") == "line")}))
+"""
+
+
+def test_access_log_lines_are_formatted_only_once_twisted_logging_has_a_reader():
+    # twisted_access_log_unread: before beginLoggingTo nothing is formatted; after it, lines flow as shipped
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = runtime_venv.venv_python(runtime_venv.ensure_venv())
+    done = subprocess.run([str(python), "-c", ACCESS_LOG_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"formatted": ["/read"], "events": 1}

@@ -32,7 +32,7 @@ from typing import Callable
 LOG = logging.getLogger(__name__)
 
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
-        "twisted_threadpool_simple_queue",
+        "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
         "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
         "presigned_url_on_demand")
