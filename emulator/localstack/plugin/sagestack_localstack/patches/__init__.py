@@ -35,7 +35,8 @@ BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache",
         "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
         "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
-        "presigned_url_on_demand")
+        "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place",
+        "service_catalog_shared_identifiers")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
@@ -55,6 +56,7 @@ INFRA = (
     "service_manager_available_cache",
     "iam_managed_policies_on_demand",
     "s3_website_client_on_demand",
+    "logs_cloudwatch_client_on_demand",
 )
 STAGES = {"boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()

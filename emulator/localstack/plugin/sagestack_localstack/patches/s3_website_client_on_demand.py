@@ -27,20 +27,21 @@ _SLOT = "_sagestack_s3_client"
 _lock = threading.Lock()
 
 
-def lazy_client(make: Callable[[], Any]) -> property:
-    """A property that builds its value with `make()` on first read (once, whatever the threads) and keeps it."""
+def lazy_client(make: Callable[[], Any], slot: str = _SLOT) -> property:
+    """A property that builds its value with `make()` on first read (once, whatever the threads) and keeps it
+    in the instance's `slot` (patches/logs_cloudwatch_client_on_demand.py uses it too, with its own slot)."""
 
     def get(handler):
-        client = handler.__dict__.get(_SLOT)
+        client = handler.__dict__.get(slot)
         if client is None:
             with _lock:
-                client = handler.__dict__.get(_SLOT)
+                client = handler.__dict__.get(slot)
                 if client is None:
-                    client = handler.__dict__[_SLOT] = make()
+                    client = handler.__dict__[slot] = make()
         return client
 
     def set_(handler, value) -> None:
-        handler.__dict__[_SLOT] = value
+        handler.__dict__[slot] = value
 
     return property(get, set_)
 
