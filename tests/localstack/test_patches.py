@@ -16,7 +16,7 @@ from emulator.localstack.plugin.sagestack_localstack import patches
 
 PACKAGE = Path(patches.__file__).parent
 PLUGIN = PACKAGE.parent
-ALL = [*patches.BOOT, *patches.INFRA]
+ALL = [name for stage in patches.STAGES.values() for name in stage]
 
 
 def _patch(name: str):

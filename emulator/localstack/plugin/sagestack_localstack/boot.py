@@ -78,6 +78,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--build-catalog"]:
         print(shared_catalog(Path(sys.argv[2])))
         return
+    from sagestack_localstack import patches
+
+    patches.apply_on_import("early")
     exit_with_parent()
     link_service_catalog()
     cert_path = os.environ.get("CUSTOM_SSL_CERT_PATH")
@@ -85,8 +88,6 @@ def main() -> None:
         from sagestack_localstack.tls import ensure_certificate
 
         ensure_certificate(Path(cert_path))
-    from sagestack_localstack import patches
-
     patches.apply_on_import("boot")
     from localstack.runtime.main import main as localstack_main
 

@@ -42,23 +42,30 @@ def warm_services_in_background() -> None:
     lazy loading makes the first request to each service pay for it (the first CreateFunction
     took 7 s). Loading them in a background thread once the gateway serves gives both: ready
     in about a second, and a request arriving meanwhile simply waits for its service's load
-    (LocalStack serialises loads per service).
+    (LocalStack serialises loads per service). Python's cyclic collector, paused since boot,
+    is switched back on when the warm-up ends (patches/gc_paused_during_boot.py).
     """
     import logging
     import os
     import threading
 
+    from sagestack_localstack.patches import gc_paused_during_boot
+
     wanted = [s for s in os.environ.get("SAGESTACK_WARM_SERVICES", "").split(",") if s]
     if not wanted:
+        gc_paused_during_boot.resume()
         return
 
     def warm() -> None:
         from localstack.services.plugins import SERVICE_PLUGINS
 
-        for api in wanted:
-            try:
-                SERVICE_PLUGINS.require(api)
-            except Exception as exc:  # a service that fails to load fails again, visibly, on use
-                logging.getLogger(__name__).warning("could not pre-load service %s: %s", api, exc)
+        try:
+            for api in wanted:
+                try:
+                    SERVICE_PLUGINS.require(api)
+                except Exception as exc:  # a service that fails to load fails again, visibly, on use
+                    logging.getLogger(__name__).warning("could not pre-load service %s: %s", api, exc)
+        finally:  # the collector, paused since boot (patches/gc_paused_during_boot.py), runs again
+            gc_paused_during_boot.resume()
 
     threading.Thread(target=warm, name="sagestack-warm-services", daemon=True).start()

@@ -9,8 +9,9 @@ written the same way, so a reader (or a LocalStack upgrade) can check them one b
 - `TARGETS` names the LocalStack functions/classes it replaces or wraps;
 - `apply()` installs it (called once; `apply_all` guards against a second call).
 
-Two stages: `BOOT` patches run in `boot.py` before LocalStack builds its server (nothing of
-LocalStack is imported yet); `INFRA` patches are armed from the on_infra_start hook in `plugins.py`
+Three stages: `EARLY` patches run first thing in `boot.py` (before the service catalog is linked
+and the TLS certificate checked); `BOOT` patches run in `boot.py` before LocalStack builds its
+server (nothing of LocalStack's runtime is imported yet); `INFRA` patches are armed from the on_infra_start hook in `plugins.py`
 when `LAMBDA_RUNTIME_EXECUTOR=local`, before any request is served. Each INFRA module names in
 `APPLY_ON_IMPORT` the LocalStack module it patches; it is applied the moment that module has been
 executed, before the import that loaded it returns (so no caller sees the unpatched code), or at
@@ -31,6 +32,7 @@ from typing import Callable
 
 LOG = logging.getLogger(__name__)
 
+EARLY = ("gc_paused_during_boot",)
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
         "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
@@ -58,7 +60,7 @@ INFRA = (
     "s3_website_client_on_demand",
     "logs_cloudwatch_client_on_demand",
 )
-STAGES = {"boot": BOOT, "infra": INFRA}
+STAGES = {"early": EARLY, "boot": BOOT, "infra": INFRA}
 _applied: set[str] = set()
 _lock = threading.RLock()  # a service loading in the warm-up thread and a request may import at once
 _waiting: dict[str, list[Callable[[], object]]] = {}  # module not imported yet -> what runs after it, in order
