@@ -57,3 +57,56 @@ def test_cycles_made_while_paused_are_freed_by_the_hand_back(collector):
     assert alive() is not None
     gc_paused_during_boot.resume()
     assert alive() is None
+
+
+@pytest.fixture
+def fake_library(monkeypatch, tmp_path):
+    """A library on sys.path (a package with a submodule) that records whether its code ran."""
+    import sys
+
+    name = f"sagestack_fake_lib_{id(tmp_path)}"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("import os\nRAN = True\n__version__ = '1.0'\ndef load(text):\n    return text.upper()\n")
+    (tmp_path / name / "resolver.py").write_text("RAN = True\nclass Resolver:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    yield name
+    for module in [n for n in sys.modules if name in n]:
+        sys.modules.pop(module)
+
+
+def test_a_library_only_imported_at_start_runs_on_its_first_attribute_read(fake_library, monkeypatch):
+    import importlib
+    import sys
+
+    from emulator.localstack.plugin.sagestack_localstack.patches import libraries_on_demand
+
+    monkeypatch.setattr(libraries_on_demand, "MODULES", {fake_library: (), f"{fake_library}.resolver": ()})
+    libraries_on_demand.apply()
+    library = importlib.import_module(fake_library)  # `import docker` to learn that it is installed
+    assert "RAN" not in vars(library)  # ... answers without running the library
+    resolver_module = importlib.import_module(f"{fake_library}.resolver")  # `import dns.resolver`
+    assert "RAN" not in vars(resolver_module)
+    parent = sys.modules[fake_library]
+    assert parent.resolver.Resolver.__name__ == "Resolver"  # `dns.resolver.Resolver()` inside a function
+    assert sys.modules[f"{fake_library}.resolver"].RAN
+    assert library.load("x") == "X"  # `yaml.safe_load(...)` through the module an importer holds: the real one
+    real = sys.modules[fake_library]
+    assert real.RAN and real.__version__ == "1.0" and importlib.import_module(fake_library) is real
+
+
+def test_the_deferred_libraries_are_real_installed_modules_of_localstacks_venv():
+    """A stand-in is only served for a module that exists (else the import fails as before); check that the
+    names listed are the modules LocalStack's importers name, in the venv LocalStack runs in."""
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+    from emulator.localstack.plugin.sagestack_localstack.patches import libraries_on_demand
+
+    python = runtime_venv.venv_python(runtime_venv.ensure_venv())
+    code = ("import importlib.util, sys\n"
+            "missing = [m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]\n"
+            "print(','.join(missing))\n")
+    found = subprocess.run([str(python), "-c", code, *libraries_on_demand.MODULES], capture_output=True, text=True,
+                           check=True)
+    assert found.stdout.strip() == ""
