@@ -110,3 +110,67 @@ def test_the_deferred_libraries_are_real_installed_modules_of_localstacks_venv()
     found = subprocess.run([str(python), "-c", code, *libraries_on_demand.MODULES], capture_output=True, text=True,
                            check=True)
     assert found.stdout.strip() == ""
+
+
+PYDANTIC_DISPATCH_CHECK = """
+import json, sys
+from sagestack_localstack import patches
+from sagestack_localstack.patches.pydantic_dispatch_on_demand import pydantic_loaded
+
+patches.apply_on_import("early")
+from rolo import Request, Router
+from rolo.routing import handler_dispatcher
+from rolo.routing.handler import HandlerDispatcher
+
+out = {}
+router = Router(dispatcher=handler_dispatcher())
+router.add("/plain/<name>", lambda request, name: {"hello": name})
+router.add("/text", lambda request: "text")
+r = router.dispatch(Request("GET", "/plain/x"))
+out["plain"] = [r.status_code, r.mimetype, r.get_data(as_text=True)]
+out["text"] = router.dispatch(Request("GET", "/text")).get_data(as_text=True)
+out["loaded_after_plain_routes"] = pydantic_loaded()
+out["dispatcher"] = type(router.dispatcher).__name__
+out["is_plain_subclass"] = isinstance(router.dispatcher, HandlerDispatcher)
+
+from pydantic import BaseModel  # some module uses pydantic: models can exist from now on
+from rolo.routing.pydantic import PydanticHandlerDispatcher
+
+class Item(BaseModel):
+    name: str
+    count: int
+
+def create(request, item: Item):
+    return Item(name=item.name.upper(), count=item.count + 1)
+
+results = {}
+for label, dispatcher in (("on_demand", router.dispatcher), ("rolo", PydanticHandlerDispatcher())):
+    r2 = Router(dispatcher=dispatcher)
+    r2.add("/items", create, methods=["POST"])
+    ok = r2.dispatch(Request("POST", "/items", body=b'{"name": "a", "count": 1}', headers={"Content-Type": "application/json"}))
+    bad = r2.dispatch(Request("POST", "/items", body=b'{"name": "a"}', headers={"Content-Type": "application/json"}))
+    results[label] = [ok.status_code, ok.get_data(as_text=True), bad.status_code, bad.get_data(as_text=True)]
+out["models"] = results
+out["loaded_after_import"] = pydantic_loaded()
+print(json.dumps(out))
+"""
+
+
+def test_routers_answer_as_rolos_pydantic_dispatcher_without_importing_pydantic_until_a_module_does():
+    """Run in LocalStack's venv (rolo and pydantic live there): the plain routes answer without pydantic
+    being imported, and once it is, a model route answers exactly as rolo's own PydanticHandlerDispatcher."""
+    import json
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = runtime_venv.venv_python(runtime_venv.ensure_venv())
+    run = subprocess.run([str(python), "-c", PYDANTIC_DISPATCH_CHECK], capture_output=True, text=True, check=True)
+    out = json.loads(run.stdout)
+    assert out["plain"] == [200, "application/json", '{"hello": "x"}'] and out["text"] == "text"
+    assert out["loaded_after_plain_routes"] is False  # the routes answered; pydantic never ran
+    assert out["dispatcher"] == "PydanticOnDemandDispatcher" and out["is_plain_subclass"]
+    assert out["loaded_after_import"] is True
+    on_demand, rolo = out["models"]["on_demand"], out["models"]["rolo"]
+    assert on_demand == rolo  # model parsed, model returned, validation error: byte for byte
+    assert on_demand[0] == 200 and json.loads(on_demand[1]) == {"name": "A", "count": 2} and on_demand[2] == 400

@@ -32,7 +32,7 @@ from typing import Callable
 
 LOG = logging.getLogger(__name__)
 
-EARLY = ("gc_paused_during_boot",)
+EARLY = ("gc_paused_during_boot", "pydantic_dispatch_on_demand")
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
         "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
