@@ -174,3 +174,40 @@ def test_routers_answer_as_rolos_pydantic_dispatcher_without_importing_pydantic_
     on_demand, rolo = out["models"]["on_demand"], out["models"]["rolo"]
     assert on_demand == rolo  # model parsed, model returned, validation error: byte for byte
     assert on_demand[0] == 200 and json.loads(on_demand[1]) == {"name": "A", "count": 2} and on_demand[2] == 400
+
+
+H2C_HEALTH = """
+# HTTP/2 prior-knowledge (h2c) GET of the health route, with the h2 library; prints status and body
+import socket, sys, json
+import h2.connection, h2.events, h2.config
+port = int(sys.argv[1]); path = sys.argv[2] if len(sys.argv) > 2 else "/_localstack/health"
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+c = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+c.initiate_connection(); s.sendall(c.data_to_send())
+c.send_headers(1, [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", f"127.0.0.1:{port}")], end_stream=True)
+s.sendall(c.data_to_send())
+status = None; body = b""; done = False
+while not done:
+    data = s.recv(65536)
+    if not data: break
+    for ev in c.receive_data(data):
+        if isinstance(ev, h2.events.ResponseReceived): status = dict(ev.headers)[b":status"].decode()
+        elif isinstance(ev, h2.events.DataReceived): body += ev.data; c.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+        elif isinstance(ev, h2.events.StreamEnded): done = True
+    s.sendall(c.data_to_send())
+print(status, len(body), sorted(json.loads(body)) if body.startswith(b"{") else body[:80])
+"""
+
+
+def test_http2_prior_knowledge_is_served_through_the_deferred_http2_channel(localstack):
+    """twisted's HTTP/2 channel loads on the first HTTP/2 connection (libraries_on_demand): such a
+    connection is still answered (h2c, as LocalStack's TLS multiplexer detects it), by LocalStack's venv h2 client."""
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = runtime_venv.venv_python(runtime_venv.ensure_venv())
+    for _ in range(2):  # the first connection loads the module, the second finds it loaded
+        run = subprocess.run([str(python), "-c", H2C_HEALTH, str(localstack.port)], capture_output=True, text=True,
+                             timeout=60, check=True)
+        assert run.stdout.split(" ", 2)[0] == "200" and "'services'" in run.stdout

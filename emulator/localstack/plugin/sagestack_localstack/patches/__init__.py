@@ -32,13 +32,12 @@ from typing import Callable
 
 LOG = logging.getLogger(__name__)
 
-EARLY = ("gc_paused_during_boot", "pydantic_dispatch_on_demand")
+EARLY = ("gc_paused_during_boot", "pydantic_dispatch_on_demand", "libraries_on_demand")
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
         "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
         "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
-        "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place",
-        "service_catalog_shared_identifiers", "libraries_on_demand")
+        "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place", "service_catalog_shared_identifiers")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
