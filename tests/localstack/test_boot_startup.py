@@ -211,3 +211,50 @@ def test_http2_prior_knowledge_is_served_through_the_deferred_http2_channel(loca
         run = subprocess.run([str(python), "-c", H2C_HEALTH, str(localstack.port)], capture_output=True, text=True,
                              timeout=60, check=True)
         assert run.stdout.split(" ", 2)[0] == "200" and "'services'" in run.stdout
+
+
+DNS_HOOKS_CHECK = """
+import json, logging, os, socket, sys
+os.environ["DNS_ADDRESS"] = sys.argv[1]
+from sagestack_localstack import patches
+if sys.argv[2] == "patched":
+    patches.apply_all("boot")
+from localstack import config
+from localstack.dns import server
+from localstack.dns.plugins import setup_dns_configuration_on_host, start_dns_server
+from sagestack_localstack.patches.modules_on_demand import _StandIn
+
+records = []
+handler = logging.Handler(); handler.emit = lambda record: records.append(record.getMessage())
+logging.getLogger("localstack.dns.server").addHandler(handler); logging.getLogger("localstack.dns.server").setLevel(logging.DEBUG)
+probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
+config.DNS_PORT = port
+start_dns_server.__wrapped__() if hasattr(start_dns_server, "__wrapped__") else start_dns_server()
+setup_dns_configuration_on_host.__wrapped__() if hasattr(setup_dns_configuration_on_host, "__wrapped__") else setup_dns_configuration_on_host()
+from localstack.dns import server as after
+out = {"stand_in": isinstance(sys.modules["localstack.dns.server"], _StandIn), "running": after.is_server_running(),
+       "log": [r for r in records if "DNS" in r]}
+out["fallback_is_real"] = after.get_fallback_dns_server() == sys.modules["localstack.dns.server"].get_fallback_dns_server()
+out["stand_in_after_other_name"] = isinstance(sys.modules["localstack.dns.server"], _StandIn)
+print(json.dumps(out))
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("dns_address", ["0", "127.0.0.1"])
+def test_dns_hooks_behave_as_shipped_and_load_the_server_module_only_when_dns_is_on(dns_address):
+    """LocalStack's two DNS start hooks, run in its venv with and without the patch: same log, same answer; with
+    DNS off the server module stays a stand-in until another name of it is used."""
+    import json
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = str(runtime_venv.venv_python(runtime_venv.ensure_venv()))
+    runs = {mode: json.loads(subprocess.run([python, "-c", DNS_HOOKS_CHECK, dns_address, mode], capture_output=True,
+                                            text=True, timeout=120, check=True).stdout)
+            for mode in ("patched", "shipped")}
+    patched, shipped = runs["patched"], runs["shipped"]
+    assert patched["log"] == shipped["log"] and patched["running"] == shipped["running"]
+    assert patched["stand_in"] is (dns_address == "0") and shipped["stand_in"] is False
+    assert patched["fallback_is_real"] and not patched["stand_in_after_other_name"]
