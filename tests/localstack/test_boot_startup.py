@@ -95,6 +95,39 @@ def test_a_library_only_imported_at_start_runs_on_its_first_attribute_read(fake_
     assert real.RAN and real.__version__ == "1.0" and importlib.import_module(fake_library) is real
 
 
+def test_a_listed_name_is_a_forwarder_only_until_the_library_loads(fake_library, monkeypatch, tmp_path):
+    """jinja2's case: the swagger endpoints take Environment before anything loads jinja2 and only call it;
+    moto, importing later, subclasses DictLoader and must get the library's own classes."""
+    import importlib
+    import sys
+
+    from emulator.localstack.plugin.sagestack_localstack.patches import libraries_on_demand
+
+    (tmp_path / fake_library / "__init__.py").write_text(
+        "RAN = True\nclass Environment:\n    def __init__(self, loader=None):\n        self.loader = loader\n"
+        "class DictLoader:\n    pass\n")
+    (tmp_path / "early_importer.py").write_text(f"from {fake_library} import Environment\n")
+    (tmp_path / "late_importer.py").write_text(
+        f"from {fake_library} import DictLoader, Environment\nclass Mine(DictLoader):\n    pass\n")
+    monkeypatch.setattr(libraries_on_demand, "MODULES", {fake_library: ("Environment",)})
+    libraries_on_demand.apply()
+    try:
+        early = importlib.import_module("early_importer")
+        stand_in = sys.modules[fake_library]
+        assert "RAN" not in vars(stand_in) and not isinstance(early.Environment, type)  # a forwarder, nothing ran
+        late = importlib.import_module("late_importer")  # DictLoader (not listed) loads the library ...
+        real = sys.modules[fake_library]
+        assert real is not stand_in and real.RAN
+        assert late.Environment is real.Environment  # ... and the listed name read after it is the real class
+        assert issubclass(late.Mine, real.DictLoader)
+        environment = early.Environment(loader="x")  # the early importer's forwarder calls the real class
+        assert isinstance(environment, real.Environment) and environment.loader == "x"
+        assert stand_in.Environment is real.Environment  # whoever still holds the stand-in gets real objects
+    finally:
+        for module in ("early_importer", "late_importer"):
+            sys.modules.pop(module, None)
+
+
 def test_the_deferred_libraries_are_real_installed_modules_of_localstacks_venv():
     """A stand-in is only served for a module that exists (else the import fails as before); check that the
     names listed are the modules LocalStack's importers name, in the venv LocalStack runs in."""
@@ -258,3 +291,22 @@ def test_dns_hooks_behave_as_shipped_and_load_the_server_module_only_when_dns_is
     assert patched["log"] == shipped["log"] and patched["running"] == shipped["running"]
     assert patched["stand_in"] is (dns_address == "0") and shipped["stand_in"] is False
     assert patched["fallback_is_real"] and not patched["stand_in_after_other_name"]
+
+
+def test_swagger_ui_and_moto_templates_render_through_the_deferred_jinja2(localstack, iam):
+    """jinja2 loads on first use (libraries_on_demand): LocalStack's swagger page renders with it, and moto's
+    XML responses (jinja2 templates, IAM here) still come out as AWS's."""
+    import http.client
+
+    from contract import names
+
+    conn = http.client.HTTPConnection(names.LOOPBACK, localstack.port, timeout=30)
+    conn.request("GET", "/_localstack/swagger")
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    assert response.status == 200 and response.getheader("Content-Type", "").startswith("text/html")
+    assert "swagger" in body.lower() and "/openapi.yaml" in body
+    role = iam.create_role(RoleName="boot-jinja2", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+    assert role["Role"]["RoleName"] == "boot-jinja2" and role["Role"]["Arn"].endswith(":role/boot-jinja2")
+    iam.delete_role(RoleName="boot-jinja2")
