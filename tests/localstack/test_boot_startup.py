@@ -310,3 +310,61 @@ def test_swagger_ui_and_moto_templates_render_through_the_deferred_jinja2(locals
     role = iam.create_role(RoleName="boot-jinja2", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
     assert role["Role"]["RoleName"] == "boot-jinja2" and role["Role"]["Arn"].endswith(":role/boot-jinja2")
     iam.delete_role(RoleName="boot-jinja2")
+
+
+WEBSOCKET_CHECK = """
+import json, sys
+from queue import Queue
+if sys.argv[1] == "patched":
+    from sagestack_localstack.patches import wsproto_on_demand
+    wsproto_on_demand.apply()
+from wsproto import ConnectionState, ConnectionType, WSConnection, events
+
+class Handler:  # what rolo.serving.twisted evaluates at import: annotations naming events.Event
+    eventQueue: Queue[events.Event]
+    def wsSend(self, event: events.Event):
+        return event
+
+def real(name):
+    module = sys.modules.get(name)
+    return module is not None and type(module).__name__ == "module"
+
+out = {"loaded_after_definitions": real("wsproto")}
+conn = WSConnection(ConnectionType.SERVER)
+out["loaded_after_use"] = real("wsproto")
+out["client"] = conn.client
+conn.receive_data(b"GET /ws HTTP/1.1\\r\\nHost: localhost\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n")
+evs = list(conn.events())
+out["request"] = [isinstance(e, events.Request) for e in evs]
+accept = conn.send(events.AcceptConnection())
+out["accept"] = accept.decode().split("\\r\\n")[0]
+out["open"] = conn.state == ConnectionState.OPEN and conn.state in (ConnectionState.OPEN, ConnectionState.CLOSED)
+conn.receive_data(bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2]))  # masked text frame "hi"
+msgs = list(conn.events())
+out["message"] = [(type(m).__name__, m.data) for m in msgs if isinstance(m, events.TextMessage)]
+out["pong"] = conn.send(events.Pong(b"x")).hex()
+out["closing"] = conn.send(events.CloseConnection(1000)).hex()
+out["state"] = str(conn.state)
+out["local_closing"] = conn.state == ConnectionState.LOCAL_CLOSING
+print(json.dumps(out))
+"""
+
+
+def test_websocket_protocol_answers_as_shipped_through_the_lazy_wsproto_names():
+    """rolo.serving.twisted's use of wsproto (annotations at import, then a server handshake, a message, ping
+    and close), run in LocalStack's venv with and without the patch: same bytes, same states; with the patch
+    the definitions load nothing."""
+    import json
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = str(runtime_venv.venv_python(runtime_venv.ensure_venv()))
+    runs = {mode: json.loads(subprocess.run([python, "-c", WEBSOCKET_CHECK, mode], capture_output=True, text=True,
+                                            timeout=60, check=True).stdout) for mode in ("patched", "shipped")}
+    patched, shipped = runs["patched"], runs["shipped"]
+    assert patched.pop("loaded_after_definitions") is False and shipped.pop("loaded_after_definitions") is True
+    assert patched == shipped
+    assert patched["accept"] == "HTTP/1.1 101 Switching Protocols" and patched["message"] == [["TextMessage", "hi"]]
+    assert patched["open"] and patched["local_closing"] and patched["client"] is False
