@@ -5,9 +5,10 @@ from it at import time), and used only inside functions no start-up path calls
 (`python -X importtime` and py-spy on the boot, 2 cores, 2026.3.0):
 - `yaml` (PyYAML, about 9 ms): `localstack.plugins` (OpenAPI specs, read only when OpenAPI
   validation is switched on) and the swagger plugin (`/openapi.yaml`, dumped per request);
-- `dns.resolver` (dnspython's resolver and its DNS-over-HTTPS/QUIC helpers, about 12 ms beyond
-  the dns.message/dns.query that `localstack.aws.connect` imports anyway):
-  `localstack.utils.net` (resolve_hostname's fallback, called for a host without an address);
+- `dns.resolver`, `dns.message`, `dns.query` (dnspython, about 25 ms): `localstack.utils.net`
+  (resolve_hostname's fallback, for a host without an address) and `localstack.aws.connect`
+  (the external client factory's own DNS lookup, used when LocalStack's DNS server runs) use them
+  only inside those functions;
 - `docker` (the Docker SDK and its HTTP adapters, about 12 ms): `localstack.utils.docker_utils`
   imports it only to learn whether it is installed, and then uses the Docker command-line client
   anyway, as LocalStack does outside a container;
@@ -45,6 +46,8 @@ CHECKED_AGAINST = "2026.3.0"
 MODULES: dict[str, tuple[str, ...]] = {
     "yaml": (),
     "dns.resolver": (),
+    "dns.message": (),
+    "dns.query": (),
     "docker": (),
     "twisted.web._http2": ("H2Connection",),
     "jinja2": ("Environment", "FileSystemLoader"),
