@@ -368,3 +368,53 @@ def test_websocket_protocol_answers_as_shipped_through_the_lazy_wsproto_names():
     assert patched == shipped
     assert patched["accept"] == "HTTP/1.1 101 Switching Protocols" and patched["message"] == [["TextMessage", "hi"]]
     assert patched["open"] and patched["local_closing"] and patched["client"] is False
+
+
+LAMBDA_ROUTES_CHECK = """
+import json, sys
+from rolo import Router
+from rolo.routing import handler_dispatcher
+from sagestack_localstack.patches import lambda_custom_endpoints_on_demand as patch
+
+def rules(instance):
+    router = Router(dispatcher=handler_dispatcher())
+    return sorted((r.rule, sorted(r.methods), r.endpoint.__name__) for r in router.add(instance))
+
+patch.apply()
+from localstack.services.lambda_ import custom_endpoints as stand_in
+loaded_before_use = "localstack.aws.api.lambda_" in sys.modules
+stand_in_rules = rules(stand_in.LambdaCustomEndpoints())
+real = patch._real_module()
+print(json.dumps({"stand_in": stand_in_rules, "real": rules(real.LambdaCustomEndpoints()),
+                  "is_stand_in": stand_in.LambdaCustomEndpoints is not real.LambdaCustomEndpoints,
+                  "api_loaded_before_use": loaded_before_use}))
+"""
+
+
+def test_lambda_custom_endpoint_stand_in_declares_localstacks_routes_without_loading_lambdas_api():
+    """The stand-in's routes (path, methods, handler) are LocalStack's class's, read from both with rolo's router in
+    LocalStack's venv; declaring them loads nothing of Lambda."""
+    import json
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = str(runtime_venv.venv_python(runtime_venv.ensure_venv()))
+    out = json.loads(subprocess.run([python, "-c", LAMBDA_ROUTES_CHECK], capture_output=True, text=True, timeout=60,
+                                    check=True).stdout)
+    assert out["stand_in"] == out["real"] and len(out["real"]) == 2
+    assert out["is_stand_in"] and out["api_loaded_before_use"] is False
+
+
+def test_lambda_runtimes_route_answers_through_localstacks_own_handler(localstack):
+    import http.client
+    import json
+
+    from contract import names
+
+    conn = http.client.HTTPConnection(names.LOOPBACK, localstack.port, timeout=30)
+    conn.request("GET", "/_aws/lambda/runtimes?filter=all")
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 200 and {"python3.12", "python3.7"} <= set(body["Runtimes"])  # supported + deprecated

@@ -10,17 +10,37 @@
 
 from __future__ import annotations
 
+import functools
+
 from localstack.runtime import hooks
-from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 
 
-class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
-    name = "local"
+@functools.cache
+def _executor_plugin_class() -> type:
+    """`LocalRuntimeExecutorPlugin`, defined when plux first looks it up (module `__getattr__` below).
 
-    def load(self, *args, **kwargs):
-        from sagestack_localstack.executor import LocalRuntimeExecutor
+    Its base class's package imports Lambda's generated API module (about 10 ms): plux imports
+    this module for the on_infra_start hook before the gateway answers, while the executor plugin
+    is looked up only when the Lambda service loads (in the background warm-up).
+    """
+    from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 
-        return LocalRuntimeExecutor
+    class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
+        name = "local"
+
+        def load(self, *args, **kwargs):
+            from sagestack_localstack.executor import LocalRuntimeExecutor
+
+            return LocalRuntimeExecutor
+
+    LocalRuntimeExecutorPlugin.__module__ = __name__
+    return LocalRuntimeExecutorPlugin
+
+
+def __getattr__(name: str):
+    if name == "LocalRuntimeExecutorPlugin":  # the entry point plux resolves (pyproject.toml)
+        return _executor_plugin_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hooks.on_infra_start()
