@@ -418,3 +418,18 @@ def test_lambda_runtimes_route_answers_through_localstacks_own_handler(localstac
     body = json.loads(response.read())
     conn.close()
     assert response.status == 200 and {"python3.12", "python3.7"} <= set(body["Runtimes"])  # supported + deprecated
+
+
+def test_the_running_localstack_version_is_the_installed_distributions():
+    """patches.running_localstack_version reads localstack.version (no scan of every distribution): it must
+    name the same version as the installed localstack-core distribution, in LocalStack's venv."""
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = str(runtime_venv.venv_python(runtime_venv.ensure_venv()))
+    code = ("import importlib.metadata\nfrom sagestack_localstack import patches\n"
+            "print(patches.running_localstack_version(), importlib.metadata.version('localstack-core'))\n")
+    ours, installed = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60,
+                                     check=True).stdout.split()
+    assert ours == installed == runtime_venv.LOCALSTACK_VERSION
