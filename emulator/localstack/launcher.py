@@ -189,7 +189,9 @@ class LocalStackProcess:
         if not detach:  # tied to us: if we are killed hard, LocalStack stops itself
             env["SAGESTACK_EXIT_WITH_PARENT"] = "1"
         self._child = Supervised(
-            [str(runtime_venv.venv_python(venv)), "-m", BOOT_MODULE], name="LocalStack", log_path=self.log_path, env=env, cwd=self.runtime_dir
+            # -P: the state dir (our working directory) is not put on sys.path (nothing there is code;
+            # and plux's entry-point index is then the same for every state dir: plugin boot.py)
+            [str(runtime_venv.venv_python(venv)), "-P", "-m", BOOT_MODULE], name="LocalStack", log_path=self.log_path, env=env, cwd=self.runtime_dir
         )
         self._pid = self._child.spawn().pid
         try:

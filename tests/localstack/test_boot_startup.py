@@ -433,3 +433,24 @@ def test_the_running_localstack_version_is_the_installed_distributions():
     ours, installed = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60,
                                      check=True).stdout.split()
     assert ours == installed == runtime_venv.LOCALSTACK_VERSION
+
+
+def test_plux_index_files_are_seeded_from_and_shared_to_the_venv_wide_directory(monkeypatch, tmp_path):
+    from emulator.localstack.plugin.sagestack_localstack import boot
+
+    shared, private = tmp_path / "shared" / "plux", tmp_path / "cache" / "plux"
+    monkeypatch.setattr(boot, "_plugin_index_dirs", lambda: (shared, private))
+    boot.seed_plugin_index()  # nothing shared yet: nothing to copy, nothing fails
+    assert not private.exists()
+    private.mkdir(parents=True)
+    (private / "aaa.entry_points.txt").write_text("[group]\nname = module:attr\n")  # what plux built
+    boot.share_plugin_index()
+    assert (shared / "aaa.entry_points.txt").read_text() == "[group]\nname = module:attr\n"
+    assert [p.name for p in shared.iterdir()] == ["aaa.entry_points.txt"]  # no temporary file left behind
+    (private / "aaa.entry_points.txt").write_text("changed")
+    boot.share_plugin_index()  # an existing shared index is never rewritten
+    assert (shared / "aaa.entry_points.txt").read_text().startswith("[group]")
+    (shared / "bbb.entry_points.txt").write_text("[other]\n")
+    boot.seed_plugin_index()  # another state dir's start: gets the shared files it does not have
+    assert (private / "bbb.entry_points.txt").read_text() == "[other]\n"
+    assert (private / "aaa.entry_points.txt").read_text() == "changed"  # its own are kept

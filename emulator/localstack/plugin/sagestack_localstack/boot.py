@@ -9,11 +9,19 @@ Why a wrapper instead of `python -m localstack.runtime.main`:
   every state dir (SAGESTACK_SERVICE_CATALOG_DIR, inside LocalStack's venv) and linked into
   this instance's cache dir, where LocalStack looks for it.
   `python -m sagestack_localstack.boot --build-catalog DIR` builds it at venv-creation time.
+- plux's entry-point index (which plugin lives where, one file per interpreter + sys.path state,
+  named by a hash of it) is kept in the same shared directory: each start copies the files into
+  its own cache dir, where plux looks (seed_plugin_index), and the warm-up hook adds an index this
+  start built (share_plugin_index, written to a temporary name and renamed: a concurrent start
+  never reads half a file). Building it scans every installed distribution: about 10 ms of a
+  fresh state dir's start-up. The launcher runs us with `-P`, so the state dir (the working
+  directory) is not on sys.path: the hash is then the same for every state dir of the venv.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -46,6 +54,51 @@ def link_service_catalog() -> None:
             link.symlink_to(shared)
     except OSError as exc:  # LocalStack then builds its own copy: slower, still correct
         print(f"sagestack: could not use the shared service catalog: {exc}", file=sys.stderr)
+
+
+PLUX_INDEX_GLOB = "*.entry_points.txt"
+
+
+def _plugin_index_dirs() -> tuple[Path, Path] | None:
+    """(shared, private) directories of plux's entry-point index, or None without a shared dir."""
+    shared_dir = os.environ.get("SAGESTACK_SERVICE_CATALOG_DIR")
+    if not shared_dir:
+        return None
+    from plux.runtime.cache import get_user_cache_dir
+
+    return Path(shared_dir) / "plux", get_user_cache_dir() / "plux"
+
+
+def seed_plugin_index() -> None:
+    """Copy the shared entry-point index files into this instance's plux cache dir (missing ones only)."""
+    dirs = _plugin_index_dirs()
+    if dirs is None or not dirs[0].is_dir():
+        return
+    shared, private = dirs
+    try:
+        private.mkdir(parents=True, exist_ok=True)
+        for index in shared.glob(PLUX_INDEX_GLOB):
+            if not (private / index.name).exists():
+                shutil.copyfile(index, private / index.name)
+    except OSError as exc:  # plux then builds its own index: slower, still correct
+        print(f"sagestack: could not use the shared plugin index: {exc}", file=sys.stderr)
+
+
+def share_plugin_index() -> None:
+    """Add the index files this instance built to the shared dir (atomically; existing ones are kept)."""
+    dirs = _plugin_index_dirs()
+    if dirs is None or not dirs[1].is_dir():
+        return
+    shared, private = dirs
+    try:
+        shared.mkdir(parents=True, exist_ok=True)
+        for index in private.glob(PLUX_INDEX_GLOB):
+            if not (shared / index.name).exists():
+                tmp = shared / f".{index.name}.tmp{os.getpid()}"
+                shutil.copyfile(index, tmp)
+                os.replace(tmp, shared / index.name)
+    except OSError as exc:
+        print(f"sagestack: could not share the plugin index: {exc}", file=sys.stderr)
 
 
 def exit_with_parent() -> None:
@@ -83,6 +136,7 @@ def main() -> None:
     patches.apply_on_import("early")
     exit_with_parent()
     link_service_catalog()
+    seed_plugin_index()
     cert_path = os.environ.get("CUSTOM_SSL_CERT_PATH")
     if cert_path:
         from sagestack_localstack.tls import ensure_certificate

@@ -87,5 +87,8 @@ def warm_services_in_background() -> None:
                     logging.getLogger(__name__).warning("could not pre-load service %s: %s", api, exc)
         finally:  # the collector, paused since boot (patches/gc_paused_during_boot.py), runs again
             gc_paused_during_boot.resume()
+            from sagestack_localstack.boot import share_plugin_index
+
+            share_plugin_index()  # plux's entry-point index, for the next start (boot.py)
 
     threading.Thread(target=warm, name="sagestack-warm-services", daemon=True).start()
