@@ -37,7 +37,9 @@ BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache",
         "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
         "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
-        "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place", "service_catalog_shared_identifiers", "dns_server_on_demand", "wsproto_on_demand", "lambda_custom_endpoints_on_demand")
+        "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place",
+        "service_catalog_shared_identifiers", "dns_server_on_demand", "wsproto_on_demand",
+        "lambda_custom_endpoints_on_demand")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
