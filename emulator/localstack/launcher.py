@@ -235,8 +235,26 @@ class LocalStackProcess:
         except SupervisionError as exc:
             raise LocalStackError(f"{exc}\n(on {self.url}; last health: {seen[0]})") from None
 
+    def start_warm_up(self) -> None:
+        """Make a first AWS request (STS GetCallerIdentity): LocalStack starts loading the stack's
+        services in the background on the first AWS request it gets (plugin warm_up.py)."""
+        scope = f"{names.LOCAL_ACCESS_KEY_ID}/20260101/{names.DEFAULT_REGION}/sts/aws4_request"
+        conn = _NoSelfConnect(names.LOOPBACK, self.port, timeout=30)
+        try:
+            conn.request("POST", "/", body=b"Action=GetCallerIdentity&Version=2011-06-15", headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0",
+            })
+            conn.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            pass  # wait_warm reports a warm-up that never finishes
+        finally:
+            conn.close()
+
     def wait_warm(self, timeout: float = 120.0) -> dict:
-        """Wait until the pre-loaded services report running (the background warm-up is done)."""
+        """Start the background warm-up if no AWS request has yet, and wait until its services report running."""
+        if not self.eager:
+            self.start_warm_up()
         deadline = time.monotonic() + timeout
         last: dict | None = None
         while time.monotonic() < deadline:

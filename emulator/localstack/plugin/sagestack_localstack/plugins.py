@@ -4,8 +4,8 @@
   LAMBDA_RUNTIME_EXECUTOR=local; its `load()` returns the executor class (executor.py).
 - `apply_patches` (an `on_infra_start` hook): applies the `infra` patches (patches/), which
   make LocalStack's Lambda and API Gateway behave as AWS's with the local executor.
-- `warm_services_in_background` (an `on_infra_ready` hook): loads the stack's services after
-  the gateway is up.
+- `warm_services_in_background` (an `on_infra_ready` hook): arms the background load of the
+  stack's services, which the first AWS request starts (warm_up.py).
 """
 
 from __future__ import annotations
@@ -56,39 +56,39 @@ def apply_patches() -> None:
 
 @hooks.on_infra_ready()
 def warm_services_in_background() -> None:
-    """Load the stack's services right after the gateway is up, without delaying readiness.
+    """Arm the background load of the stack's services: it starts on the first AWS request (warm_up.py).
 
     EAGER_SERVICE_LOADING loads them before LocalStack reports ready (about 3-4 s on 2 cores);
     lazy loading makes the first request to each service pay for it (the first CreateFunction
-    took 7 s). Loading them in a background thread once the gateway serves gives both: ready
-    in about a second, and a request arriving meanwhile simply waits for its service's load
-    (LocalStack serialises loads per service). Python's cyclic collector, paused since boot,
-    is switched back on when the warm-up ends (patches/gc_paused_during_boot.py).
+    took 7 s). Loading them all in a background thread once the first AWS request arrives gives
+    both: ready in under a second, an unused server holding only what its health route needs, and
+    a request arriving meanwhile simply waits for its service's load (LocalStack serialises loads
+    per service). Python's cyclic collector, paused since boot, is switched back on when the
+    warm-up ends, or after a few seconds of an unused server (patches/gc_paused_during_boot.py).
     """
-    import logging
     import os
-    import threading
+
+    from localstack.aws import handlers
 
     from sagestack_localstack.patches import gc_paused_during_boot
+    from sagestack_localstack.warm_up import WarmUp
 
     wanted = [s for s in os.environ.get("SAGESTACK_WARM_SERVICES", "").split(",") if s]
     if not wanted:
         gc_paused_during_boot.resume()
         return
 
-    def warm() -> None:
+    def require(api: str) -> object:
         from localstack.services.plugins import SERVICE_PLUGINS
 
-        try:
-            for api in wanted:
-                try:
-                    SERVICE_PLUGINS.require(api)
-                except Exception as exc:  # a service that fails to load fails again, visibly, on use
-                    logging.getLogger(__name__).warning("could not pre-load service %s: %s", api, exc)
-        finally:  # the collector, paused since boot (patches/gc_paused_during_boot.py), runs again
-            gc_paused_during_boot.resume()
-            from sagestack_localstack.boot import share_plugin_index
+        return SERVICE_PLUGINS.require(api)
 
-            share_plugin_index()  # plux's entry-point index, for the next start (boot.py)
+    def when_done() -> None:
+        gc_paused_during_boot.resume()  # the collector, paused since boot, runs again
+        from sagestack_localstack.boot import share_plugin_index
 
-    threading.Thread(target=warm, name="sagestack-warm-services", daemon=True).start()
+        share_plugin_index()  # plux's entry-point index, for the next start (boot.py)
+
+    warm_up = WarmUp(wanted, require, when_done)
+    handlers.preprocess_request.append(warm_up.request_handler)
+    warm_up.resume_gc_if_unused(gc_paused_during_boot.resume)

@@ -10,8 +10,9 @@ cycles made meanwhile wait.
 Switching the collector back on as soon as the gateway is up does not help: LocalStack's ready
 monitor runs at once (the port is already bound), and the first pass after a pause walks every
 object made during it (about 60 ms), right when the first health request is served. So the
-collector is handed back by `resume()` at the end of the background warm-up (plugins.py), in the
-warm-up thread: one full collection, then the usual thresholds. With no warm-up configured
+collector is handed back by `resume()` at the end of the background warm-up (plugins.py, warm_up.py),
+in the warm-up thread: one full collection, then the usual thresholds; a server that gets no AWS
+request (so no warm-up) within a few seconds of ready has it back then. With no warm-up configured
 (eager service loading), `resume()` runs from the on_infra_ready hook instead. Measured (2 cores,
 alternated starts, median): CPU until `/_localstack/health` first answers about -9%; the
 warm-up's CPU drops as well. If the collector was already disabled when the patch was applied
