@@ -260,3 +260,60 @@ def test_a_function_reaches_sagemaker_directly_and_through_localstack(localstack
     assert body["direct"] == sagemaker_emulator.url
     assert body["via"] == localstack.url
     assert deployed_endpoint in body["endpoints"]
+
+
+# The AWS SDK for JavaScript v3 (exact versions: what `npm install` resolved when the test was written)
+JS_SDK_PACKAGES = ("@aws-sdk/client-sagemaker-runtime@3.1164.0", "@aws-sdk/client-sagemaker@3.1142.0")
+JS_SDK_SCRIPT = r"""
+import { SageMakerRuntimeClient, InvokeEndpointCommand } from "@aws-sdk/client-sagemaker-runtime";
+import { SageMakerClient, DescribeEndpointCommand } from "@aws-sdk/client-sagemaker";
+const [endpoint, row] = process.argv.slice(2);
+const body = new TextEncoder().encode(row);
+const runtime = new SageMakerRuntimeClient({});
+const sagemaker = new SageMakerClient({});
+const invoked = await runtime.send(new InvokeEndpointCommand({ EndpointName: endpoint, ContentType: "text/csv", Body: body }));
+const described = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpoint }));
+const errors = [];
+for (const call of [() => sagemaker.send(new DescribeEndpointCommand({ EndpointName: "no-such-endpoint" })),
+                    () => runtime.send(new InvokeEndpointCommand({ EndpointName: "no-such-endpoint", ContentType: "text/csv", Body: body }))]) {
+  try { await call(); errors.push(null); } catch (e) { errors.push({ name: e.name, status: e.$metadata.httpStatusCode, message: e.message }); }
+}
+console.log(JSON.stringify({ body: JSON.parse(new TextDecoder().decode(invoked.Body)), status: described.EndpointStatus, errors }));
+"""
+
+
+@pytest.fixture(scope="module")
+def js_sdk_v3(tmp_path_factory) -> Path:
+    """A directory with the AWS SDK for JavaScript v3's SageMaker clients installed (npm), or a skip saying why."""
+    import shutil
+
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node and npm are needed for the AWS SDK for JavaScript v3 test (Debian: apt-get install nodejs npm)")
+    directory = tmp_path_factory.mktemp("js-sdk-v3")
+    done = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(directory), *JS_SDK_PACKAGES],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.skip(f"npm could not install the AWS SDK for JavaScript v3 (no registry?): {done.stderr.strip()[-300:]}")
+    (directory / "flow.mjs").write_text(JS_SDK_SCRIPT)
+    return directory
+
+
+@pytest.mark.slow
+def test_aws_sdk_for_javascript_v3_with_only_aws_endpoint_url(localstack, deployed_endpoint, js_sdk_v3):
+    """The JavaScript SDK v3 signs both SageMaker clients as `sagemaker`: AWS_ENDPOINT_URL alone reaches them."""
+    from tests.sagemaker.test_runtime import ROW
+
+    env = {"PATH": os.environ["PATH"], "HOME": str(js_sdk_v3), "AWS_ACCESS_KEY_ID": names.LOCAL_ACCESS_KEY_ID,
+           "AWS_SECRET_ACCESS_KEY": names.LOCAL_SECRET_ACCESS_KEY, "AWS_REGION": names.DEFAULT_REGION,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_ENDPOINT_URL": localstack.url}
+    done = subprocess.run(["node", "flow.mjs", deployed_endpoint, ROW], capture_output=True, text=True, env=env,
+                          cwd=js_sdk_v3, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["body"]["predictions"][0]["predicted_label"] in (0, 1)
+    assert answer["status"] == "InService"
+    missing_control, missing_runtime = answer["errors"]
+    assert (missing_control["name"], missing_control["status"]) == ("ValidationException", 400)
+    assert "no-such-endpoint" in missing_control["message"]
+    assert (missing_runtime["name"], missing_runtime["status"]) == ("ValidationError", 400)
+    assert missing_runtime["message"] == f"Endpoint no-such-endpoint of account {names.LOCAL_ACCOUNT_ID} not found."
