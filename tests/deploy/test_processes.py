@@ -68,6 +68,11 @@ def test_wait_healthy_fails_early_with_the_log_tail(tmp_path):
 def test_pidfile_counts_only_while_the_pid_runs_the_same_command(tmp_path):
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
+        # set-up: Popen returns once exec has begun, and for a moment after that the kernel shows an
+        # empty /proc/PID/cmdline (the new image's arguments are not mapped yet); wait until it is shown
+        deadline = time.monotonic() + 30
+        while b"time.sleep(60)" not in Path(f"/proc/{bystander.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         pidfile = tmp_path / "x.pid.json"
         pidfile.write_text(json.dumps({"pid": bystander.pid, "port": 1}))
         assert read_pidfile(pidfile, b"deploy.embedded\0serve") is None  # pid reused by something else

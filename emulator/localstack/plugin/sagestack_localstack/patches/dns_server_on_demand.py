@@ -22,8 +22,6 @@ before LocalStack runs its on_infra_start hooks.
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
-import importlib.util
 import logging
 import sys
 import types
@@ -63,17 +61,6 @@ def is_server_running() -> bool:
     return real_module(MODULE).is_server_running()
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # once: the real finders answer from now on
-        if importlib.machinery.PathFinder.find_spec(fullname, path) is None:
-            return None  # not installed: the import fails as it would without the patch
-        return importlib.util.spec_from_loader(fullname, _Loader())
-
-
 class _Loader(importlib.abc.Loader):
     def create_module(self, spec):
         from .modules_on_demand import _StandIn
@@ -87,4 +74,6 @@ class _Loader(importlib.abc.Loader):
 
 def apply() -> None:
     if MODULE not in sys.modules:
-        sys.meta_path.insert(0, _Finder())
+        from .modules_on_demand import OnceFinder
+
+        sys.meta_path.insert(0, OnceFinder({MODULE: None}, lambda name, _: _Loader()))

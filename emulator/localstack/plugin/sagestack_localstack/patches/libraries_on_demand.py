@@ -33,8 +33,6 @@ stage: before the boot patches import twisted.web.http.
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
-import importlib.util
 import sys
 import types
 from typing import Any
@@ -60,30 +58,7 @@ def apply() -> None:
 
     waiting = {name: names for name, names in MODULES.items() if name not in sys.modules}
     if waiting:
-        sys.meta_path.insert(0, _Finder(waiting, modules_on_demand))
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    """modules_on_demand's finder, with stand-ins that hand out forwarders only until the library loads."""
-
-    def __init__(self, modules: dict[str, tuple[str, ...]], on_demand: types.ModuleType) -> None:
-        self.modules, self.on_demand = dict(modules), on_demand
-
-    def find_spec(self, fullname, path, target=None):
-        with self.on_demand._lock:
-            names = self.modules.pop(fullname, None)  # once: the real finders answer from now on
-            if names is None:
-                return None
-            if not self.modules and self in sys.meta_path:
-                sys.meta_path.remove(self)
-        real = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if real is None:  # not installed: the import fails as it would without the patch
-            return None
-        package = real.submodule_search_locations is not None
-        spec = importlib.util.spec_from_loader(fullname, _Loader(names, self.on_demand), is_package=package)
-        if package:  # its submodules import as usual, without running the package's __init__
-            spec.submodule_search_locations = list(real.submodule_search_locations)
-        return spec
+        sys.meta_path.insert(0, modules_on_demand.OnceFinder(waiting, lambda name, names: _Loader(names, modules_on_demand)))
 
 
 class _Loader(importlib.abc.Loader):

@@ -93,23 +93,31 @@ class _StandIn(types.ModuleType):
         return getattr(real_module(self.__name__), name)
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    def __init__(self, modules: dict[str, tuple[str, ...]]) -> None:
+class OnceFinder(importlib.abc.MetaPathFinder):
+    """Serves each of `modules` once with the loader `loader(name, payload)` makes; real finders after that.
+
+    Shared by every stand-in patch (this one, libraries_on_demand, dns_server_on_demand,
+    wsproto_on_demand): a module that is not installed still fails to import, and a package's
+    submodules import as usual, without running the package's `__init__`.
+    """
+
+    def __init__(self, modules: dict[str, Any], loader: Callable[[str, Any], importlib.abc.Loader]) -> None:
         self.modules = dict(modules)
+        self.loader = loader
 
     def find_spec(self, fullname, path, target=None):
         with _lock:  # the warm-up thread and request threads may import at once
-            functions = self.modules.pop(fullname, None)  # once: the real finders answer from now on
-            if functions is None:
+            if fullname not in self.modules:
                 return None
+            payload = self.modules.pop(fullname)  # once: the real finders answer from now on
             if not self.modules and self in sys.meta_path:
                 sys.meta_path.remove(self)
         real = importlib.machinery.PathFinder.find_spec(fullname, path)
         if real is None:  # not installed: the import fails as it would without the patch
             return None
         package = real.submodule_search_locations is not None
-        spec = importlib.util.spec_from_loader(fullname, _StandInLoader(functions), is_package=package)
-        if package:  # its submodules import as usual, without running the package's __init__
+        spec = importlib.util.spec_from_loader(fullname, self.loader(fullname, payload), is_package=package)
+        if package:
             spec.submodule_search_locations = list(real.submodule_search_locations)
         return spec
 
@@ -130,7 +138,7 @@ def install(modules: dict[str, tuple[str, ...]]) -> None:
     """Serve stand-ins for those of `modules` that are not imported yet."""
     waiting = {name: functions for name, functions in modules.items() if name not in sys.modules}
     if waiting:
-        sys.meta_path.insert(0, _Finder(waiting))
+        sys.meta_path.insert(0, OnceFinder(waiting, lambda name, functions: _StandInLoader(functions)))
 
 
 def apply() -> None:

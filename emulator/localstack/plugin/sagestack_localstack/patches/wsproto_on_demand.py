@@ -21,8 +21,6 @@ LocalStack's server module is imported.
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
-import importlib.util
 import sys
 import threading
 import types
@@ -118,20 +116,6 @@ class _WsprotoStandIn(_StandIn):
         return super().__getattr__(name)
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # once: the real finders answer from now on
-        real = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if real is None:  # not installed: the import fails as it would without the patch
-            return None
-        spec = importlib.util.spec_from_loader(fullname, _Loader(), is_package=True)
-        spec.submodule_search_locations = list(real.submodule_search_locations or [])
-        return spec
-
-
 class _Loader(importlib.abc.Loader):
     def create_module(self, spec):
         return _WsprotoStandIn(spec.name)
@@ -142,4 +126,6 @@ class _Loader(importlib.abc.Loader):
 
 def apply() -> None:
     if MODULE not in sys.modules:
-        sys.meta_path.insert(0, _Finder())
+        from .modules_on_demand import OnceFinder
+
+        sys.meta_path.insert(0, OnceFinder({MODULE: None}, lambda name, _: _Loader()))
