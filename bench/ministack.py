@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from contract import names
+from contract.supervision import HEALTH_POLL_S
 from emulator.localstack.plugin.sagestack_localstack.interpreters import find_python
 
 MINISTACK_VERSION = "1.5.33"
@@ -96,7 +97,7 @@ class MiniStackProcess:
                 with urllib.request.urlopen(f"{self.url}{HEALTH_PATH}", timeout=2) as resp:
                     if resp.status == 200:
                         return self
-            time.sleep(0.05)
+            time.sleep(HEALTH_POLL_S)  # as the kit's launcher polls LocalStack
         self.stop()
         raise RuntimeError(f"MiniStack did not answer {HEALTH_PATH} within {timeout:.0f} s")
 

@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable, Mapping, Sequence
 
+# How often a starting service's health is polled: a service is seen ready at most this long after it is;
+# a probe of a port nobody listens on yet is a refused loopback connect (microseconds)
+HEALTH_POLL_S = 0.01
+
 
 class SupervisionError(RuntimeError):
     """A child did not start or become healthy; the message names it and holds its log tail."""
@@ -186,7 +190,7 @@ class Supervised:
             last = probe()
             if last:
                 return last
-            time.sleep(0.05)
+            time.sleep(HEALTH_POLL_S)
         raise SupervisionError(f"{self.name} did not become healthy within {timeout:.0f} s (last answer: {last}); last lines of {self.log_path}:\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:

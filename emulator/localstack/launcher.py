@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from contract import names
-from contract.supervision import SupervisionError, Supervised, pid_alive, read_pidfile, terminate_group, write_private
+from contract.supervision import HEALTH_POLL_S, SupervisionError, Supervised, pid_alive, read_pidfile, terminate_group, write_private
 from emulator.localstack import runtime_venv
 
 __all__ = ["LocalStackError", "LocalStackProcess", "pid_alive", "main"]
@@ -228,7 +228,7 @@ class LocalStackProcess:
             while time.monotonic() < deadline:
                 if ready():
                     return seen[0] or {}
-                time.sleep(0.05)
+                time.sleep(HEALTH_POLL_S)
             raise LocalStackError(f"LocalStack did not become healthy on {self.url} within {timeout:.0f} s (last health: {seen[0]}); see {self.log_path}")
         try:
             return dict(self._child.wait_healthy(ready, timeout))
