@@ -6,6 +6,7 @@ import io
 import json
 import os
 import textwrap
+import threading
 import uuid
 import zipfile
 
@@ -85,3 +86,14 @@ def process_gone(pid: int | None) -> bool:
         return pid is None or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def read_concurrently(read, threads: int = 4) -> list:
+    """What `read()` returned in each of `threads` threads started at once (for lazily built attributes)."""
+    seen: list = []
+    readers = [threading.Thread(target=lambda: seen.append(read())) for _ in range(threads)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    return seen

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections import namedtuple
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from emulator.localstack.plugin.sagestack_localstack.patches import (
     service_specs_compact,
 )
 from emulator.localstack.plugin.sagestack_localstack.patches.s3_website_client_on_demand import lazy_client
+from tests.localstack.helpers import read_concurrently
 
 
 def test_specs_are_parsed_into_plain_dicts_in_file_order_without_documentation_text(tmp_path):
@@ -96,12 +96,7 @@ def test_lazy_clients_with_their_own_slots_are_built_once_on_first_read_by_concu
 
     provider = Provider()
     assert made == []  # nothing built with the object
-    seen: list[str] = []
-    readers = [threading.Thread(target=lambda: seen.append(provider.cw_client)) for _ in range(4)]
-    for reader in readers:
-        reader.start()
-    for reader in readers:
-        reader.join()
+    seen = read_concurrently(lambda: provider.cw_client)
     assert seen == ["cloudwatch-client"] * 4 and made == ["cloudwatch"]
     assert provider.s3_client == "s3-client" and vars(provider) == {"_cw": "cloudwatch-client", "_sagestack_s3_client": "s3-client"}
 

@@ -17,6 +17,7 @@ import pytest
 from contract import names
 from emulator.localstack.plugin.sagestack_localstack import patches
 from emulator.localstack.plugin.sagestack_localstack.patches.lambda_shared_timers import SharedTimer
+from tests.localstack.helpers import read_concurrently
 
 
 @pytest.fixture
@@ -373,12 +374,7 @@ def test_the_managed_policy_index_is_built_once_on_first_read_even_by_concurrent
 
     provider = Provider()
     assert provider.builds == 0  # nothing built until read
-    seen: list[dict] = []
-    readers = [threading.Thread(target=lambda: seen.append(provider._aws_managed_policy_cache)) for _ in range(4)]
-    for reader in readers:
-        reader.start()
-    for reader in readers:
-        reader.join()
+    seen = read_concurrently(lambda: provider._aws_managed_policy_cache)
     assert provider.builds == 1 and all(index is seen[0] for index in seen)
     assert seen[0] == {"arn:aws:iam::aws:policy/P": "entity"}
 

@@ -69,34 +69,36 @@ def _plugin_index_dirs() -> tuple[Path, Path] | None:
     return Path(shared_dir) / "plux", get_user_cache_dir() / "plux"
 
 
+def _copy_missing_index_files(source: Path, target: Path) -> None:
+    """Copy the index files of `source` that `target` lacks (each under a temporary name, then renamed:
+    a concurrent start never reads half a file)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for index in source.glob(PLUX_INDEX_GLOB):
+        if not (target / index.name).exists():
+            tmp = target / f".{index.name}.tmp{os.getpid()}"
+            shutil.copyfile(index, tmp)
+            os.replace(tmp, target / index.name)
+
+
 def seed_plugin_index() -> None:
     """Copy the shared entry-point index files into this instance's plux cache dir (missing ones only)."""
     dirs = _plugin_index_dirs()
     if dirs is None or not dirs[0].is_dir():
         return
-    shared, private = dirs
     try:
-        private.mkdir(parents=True, exist_ok=True)
-        for index in shared.glob(PLUX_INDEX_GLOB):
-            if not (private / index.name).exists():
-                shutil.copyfile(index, private / index.name)
+        _copy_missing_index_files(*dirs)
     except OSError as exc:  # plux then builds its own index: slower, still correct
         print(f"sagestack: could not use the shared plugin index: {exc}", file=sys.stderr)
 
 
 def share_plugin_index() -> None:
-    """Add the index files this instance built to the shared dir (atomically; existing ones are kept)."""
+    """Add the index files this instance built to the shared dir (existing ones are kept)."""
     dirs = _plugin_index_dirs()
     if dirs is None or not dirs[1].is_dir():
         return
     shared, private = dirs
     try:
-        shared.mkdir(parents=True, exist_ok=True)
-        for index in private.glob(PLUX_INDEX_GLOB):
-            if not (shared / index.name).exists():
-                tmp = shared / f".{index.name}.tmp{os.getpid()}"
-                shutil.copyfile(index, tmp)
-                os.replace(tmp, shared / index.name)
+        _copy_missing_index_files(private, shared)
     except OSError as exc:
         print(f"sagestack: could not share the plugin index: {exc}", file=sys.stderr)
 
