@@ -146,6 +146,9 @@ class LocalStackProcess:
                 # then dropped by the WARN handler): at WARNING they are skipped before being built
                 # (plugin patches/response_logger_when_enabled.py)
                 "LOG_LEVEL_OVERRIDES": "localstack.request=WARNING",
+                # the plugin's thread-per-connection server (gateway_server.py) instead of twisted's;
+                # GATEWAY_SERVER=twisted in extra_env brings LocalStack's own back
+                "GATEWAY_SERVER": "sagestack",
                 "IN_MEMORY_CLIENT": "1",  # LocalStack-internal calls (API Gateway -> Lambda, logs) skip HTTP
                 "SERVICES": ",".join(self.services),
                 # eager: load every service before reporting ready (slower start); otherwise the

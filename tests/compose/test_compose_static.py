@@ -213,7 +213,7 @@ def test_localstack_image_is_configured_like_the_host_launcher(tmp_path):
                 image_env[key] = value
     same = ("OVERRIDE_IN_DOCKER", "SKIP_SSL_CERT_DOWNLOAD", "DISABLE_EVENTS", "DNS_ADDRESS", "DEBUG", "LS_LOG",
             "SERVICES", "EAGER_SERVICE_LOADING", "LAMBDA_RUNTIME_EXECUTOR", "PYTHONUNBUFFERED",
-            "IN_MEMORY_CLIENT", "SAGESTACK_WARM_SERVICES", "LOG_LEVEL_OVERRIDES")
+            "IN_MEMORY_CLIENT", "SAGESTACK_WARM_SERVICES", "LOG_LEVEL_OVERRIDES", "GATEWAY_SERVER")
     for key in same:
         assert image_env.get(key) == host_env[key], key
     paths = ("FILESYSTEM_ROOT", "LOCALSTACK_VOLUME_DIR", "TMPDIR", "XDG_CACHE_HOME", "CONFIG_DIR",

@@ -59,6 +59,7 @@ INTERNAL_ENV = {
     "LOCALSTACK_MAX_PAYLOAD_SIZE",
 }
 MAX_KEPT_LOG_CHARS = 64 * 1024
+
 PROVISIONED = "provisioned-concurrency"  # AWS_LAMBDA_INITIALIZATION_TYPE of a provisioned environment
 
 
@@ -310,7 +311,7 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             _empty(self._log_fd)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._proc = subprocess.Popen(
+            self._proc = sandbox.popen(
                 self._layout.argv(child.fileno()),
                 env=self._env,
                 cwd=self._layout.cwd,

@@ -28,6 +28,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,6 +225,30 @@ def worker_pid(pid: int) -> int:
             return pid
         pid = int(children[-1])
     return pid
+
+
+_spawner_lock = threading.Lock()
+_spawner = None
+
+
+def popen(*args, **kwargs) -> subprocess.Popen:
+    """`subprocess.Popen(*args, **kwargs)`, forked from one thread that lives as long as LocalStack.
+
+    A sandboxed worker runs under `bwrap --die-with-parent`, which is PR_SET_PDEATHSIG: the kernel
+    kills the sandbox when the *thread* that forked it exits, not the process. Environments start
+    in whatever thread asked for them, and the gateway serves each connection in a thread that ends
+    with its connection (gateway_server.py): a client closing its connection would kill the
+    functions its requests had started (`Runtime exited with error: signal: killed`). Forking from
+    this one long-lived thread ties every worker to LocalStack's lifetime instead, as intended.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # its one thread waits for work until the process exits: it never ends while idle
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
+    return _spawner.submit(subprocess.Popen, *args, **kwargs).result()
 
 
 def kill(proc: subprocess.Popen) -> None:

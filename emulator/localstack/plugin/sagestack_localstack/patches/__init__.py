@@ -39,7 +39,7 @@ BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache",
         "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
         "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place",
         "service_catalog_shared_identifiers", "dns_server_on_demand", "wsproto_on_demand",
-        "lambda_custom_endpoints_on_demand")
+        "lambda_custom_endpoints_on_demand", "service_loads_serialized")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 
 CHECKED_AGAINST = "2026.3.0"
+# only with GATEWAY_SERVER=twisted: applied when LocalStack imports its twisted server (patches/__init__.py)
+APPLY_ON_IMPORT = "localstack.runtime.server.twisted"
 TARGETS = ("twisted.internet.endpoints.TCP4ServerEndpoint (used by localstack.runtime.server.twisted)",)
 
 

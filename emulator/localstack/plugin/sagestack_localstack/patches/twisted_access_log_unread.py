@@ -20,6 +20,8 @@ Boot stage: before LocalStack's server handles a request.
 from __future__ import annotations
 
 CHECKED_AGAINST = "2026.3.0"
+# only with GATEWAY_SERVER=twisted: applied when LocalStack imports its twisted server (patches/__init__.py)
+APPLY_ON_IMPORT = "localstack.runtime.server.twisted"
 TARGETS = ("twisted.web.http.HTTPFactory.log (twisted as pinned in requirements.lock)",)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 
 CHECKED_AGAINST = "2026.3.0"
+# only with GATEWAY_SERVER=twisted: applied when LocalStack imports its twisted server (patches/__init__.py)
+APPLY_ON_IMPORT = "localstack.runtime.server.twisted"
 TARGETS = ("twisted.web.http._parseContentType (twisted as pinned in requirements.lock)",)
 CACHE_SIZE = 256
 

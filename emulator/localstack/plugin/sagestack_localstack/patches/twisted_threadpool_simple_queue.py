@@ -14,6 +14,8 @@ server creates its pool threads (they are created on first use).
 from __future__ import annotations
 
 CHECKED_AGAINST = "2026.3.0"
+# only with GATEWAY_SERVER=twisted: applied when LocalStack imports its twisted server (patches/__init__.py)
+APPLY_ON_IMPORT = "localstack.runtime.server.twisted"
 TARGETS = ("twisted._threads._pool.Queue (the queue class twisted.python.threadpool's workers get)",)
 
 

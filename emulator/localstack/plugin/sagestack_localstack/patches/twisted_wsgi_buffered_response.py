@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 
 CHECKED_AGAINST = "2026.3.0"
+# only with GATEWAY_SERVER=twisted: applied when LocalStack imports its twisted server (patches/__init__.py)
+APPLY_ON_IMPORT = "localstack.runtime.server.twisted"
 TARGETS = (
     "rolo.response.Response.__call__",
     "twisted.web.wsgi._WSGIResponse.run (twisted as pinned in requirements.lock)",
