@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -33,8 +34,7 @@ def test_s3_errors_are_aws_shaped(localstack, localstack_session):
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_listens_on_loopback_only(localstack):
-    """LocalStack's twisted server ignores GATEWAY_LISTEN's host; boot.py must force 127.0.0.1."""
+def _assert_listens_on_loopback_only(localstack) -> None:
     listening = [
         conn.laddr
         for conn in psutil.Process(localstack.pid).net_connections(kind="inet")
@@ -43,6 +43,29 @@ def test_listens_on_loopback_only(localstack):
     assert listening, "LocalStack has no listening socket"
     assert all(addr.ip == names.LOOPBACK for addr in listening), listening
     assert (names.LOOPBACK, localstack.port) in [(a.ip, a.port) for a in listening]
+
+
+def test_listens_on_loopback_only(localstack):
+    """The kit's gateway server listens where GATEWAY_LISTEN says (the launcher: 127.0.0.1)."""
+    _assert_listens_on_loopback_only(localstack)
+
+
+def test_twisted_server_still_serves_when_chosen_and_listens_on_loopback_only(tmp_path, localstack_session):
+    """GATEWAY_SERVER=twisted brings LocalStack's own server back, with its patches (twisted ignores
+    GATEWAY_LISTEN's host; patches/listen_loopback.py forces 127.0.0.1)."""
+    from contract.net import free_port
+
+    with LocalStackProcess(port=free_port(), state_dir=tmp_path, extra_env={"GATEWAY_SERVER": "twisted"}) as ls:
+        _assert_listens_on_loopback_only(ls)
+        assert ls.health()["services"]["lambda"] in ("available", "running")
+        sts = localstack_session.client("sts", endpoint_url=ls.url)
+        assert sts.get_caller_identity()["Account"] == names.LOCAL_ACCOUNT_ID
+        connection = http.client.HTTPConnection(names.LOOPBACK, ls.port, timeout=30)
+        connection.request("GET", "/_localstack/health")
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.status == 200 and response.getheader("Server", "").startswith("TwistedWeb/")
 
 
 def test_health_lists_the_stack_services(localstack):
