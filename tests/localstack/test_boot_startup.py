@@ -454,3 +454,44 @@ def test_plux_index_files_are_seeded_from_and_shared_to_the_venv_wide_directory(
     boot.seed_plugin_index()  # another state dir's start: gets the shared files it does not have
     assert (private / "bbb.entry_points.txt").read_text() == "[other]\n"
     assert (private / "aaa.entry_points.txt").read_text() == "changed"  # its own are kept
+
+
+NATIVE_LIBRARIES_CHECK = """
+import json, sys
+mode = sys.argv[1]
+if mode == "patched":
+    from sagestack_localstack.patches import native_libraries_on_demand
+    native_libraries_on_demand.apply()
+import botocore.compat, botocore.httpsession, botocore.httpchecksum
+out = {"has_crt": botocore.compat.HAS_CRT,
+       "loaded_at_import": sorted(m for m in ("OpenSSL", "cryptography.x509") if m in sys.modules)
+                           + (["_awscrt"] if type(sys.modules.get("_awscrt")).__name__ == "module" else []),
+       "ssl_context": botocore.httpsession.SSLContext.__module__ + "." + botocore.httpsession.SSLContext.__name__}
+checksum = botocore.httpchecksum.CrtCrc32cChecksum()
+checksum.update(b"sagestack")
+out["crc32c"] = checksum.b64digest()
+from awscrt import auth
+out["crt_credentials"] = type(auth.AwsCredentialsProvider.new_static("AKID", "SECRET")).__name__
+from urllib3.contrib import pyopenssl
+out["inject"] = callable(pyopenssl.inject_into_urllib3)
+out["orig_is_urllib3s"] = pyopenssl.orig_util_SSLContext is __import__("urllib3.util.ssl_", fromlist=["x"]).SSLContext
+print(json.dumps(out))
+"""
+
+
+def test_botocores_native_libraries_load_on_first_use_and_answer_as_shipped():
+    """awscrt's extension and pyOpenSSL are not loaded by importing botocore (patches/native_libraries_on_demand.py);
+    botocore sees the same HAS_CRT and SSLContext, and a CRT checksum, a CRT credentials object and pyOpenSSL's
+    own functions work through the stand-ins, with the same results as unpatched."""
+    import json
+    import subprocess
+
+    from emulator.localstack import runtime_venv
+
+    python = str(runtime_venv.venv_python(runtime_venv.ensure_venv()))
+    runs = {mode: json.loads(subprocess.run([python, "-P", "-c", NATIVE_LIBRARIES_CHECK, mode], capture_output=True,
+                                            text=True, timeout=60, check=True).stdout) for mode in ("patched", "shipped")}
+    patched, shipped = runs["patched"], runs["shipped"]
+    assert patched.pop("loaded_at_import") == [] and shipped.pop("loaded_at_import") == ["OpenSSL", "cryptography.x509", "_awscrt"]
+    assert patched == shipped
+    assert patched["has_crt"] is True and patched["ssl_context"] == "ssl.SSLContext" and patched["orig_is_urllib3s"]

@@ -154,13 +154,23 @@ def test_bad_cap_settings_fall_back_to_the_defaults(monkeypatch):
 # ---- secrets on disk ----------------------------------------------------------------------------
 @pytest.mark.integration
 def test_tls_private_key_files_are_0600_in_a_0700_directory(localstack):
+    """Made by the first HTTPS connection (patches/tls_certificate_on_demand.py), then kept."""
+    import http.client
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    connection = http.client.HTTPSConnection("127.0.0.1", localstack.port, context=context, timeout=30)
+    connection.request("GET", "/_localstack/health")
+    assert connection.getresponse().status == 200
+    connection.close()
     cert_dir = localstack.runtime_dir / "cert"
     assert stat.S_IMODE(cert_dir.stat().st_mode) == 0o700
     files = sorted(cert_dir.iterdir())
     assert {p.name for p in files} >= {"server.test.pem", "server.test.pem.key", "server.test.pem.crt"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert b"PRIVATE KEY" in (cert_dir / "server.test.pem.key").read_bytes()  # LocalStack wrote into it
+    assert b"PRIVATE KEY" in (cert_dir / "server.test.pem.key").read_bytes()
 
 
 def test_existing_world_readable_certificate_is_tightened(tmp_path):

@@ -66,6 +66,28 @@ def test_twisted_server_still_serves_when_chosen_and_listens_on_loopback_only(tm
         response.read()
         connection.close()
         assert response.status == 200 and response.getheader("Server", "").startswith("TwistedWeb/")
+        # twisted loads the certificate when it starts (patches/tls_certificate_on_demand.py)
+        assert b"PRIVATE KEY" in (ls.runtime_dir / "cert" / "server.test.pem.key").read_bytes()
+
+
+def test_the_certificate_is_made_by_the_first_https_connection(tmp_path):
+    import ssl
+
+    from contract.net import free_port
+
+    with LocalStackProcess(port=free_port(), state_dir=tmp_path) as ls:
+        cert_dir = ls.runtime_dir / "cert"
+        assert not (cert_dir / "server.test.pem").exists()  # nothing made at start
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        for _ in range(2):  # made by the first, reused by the second
+            connection = http.client.HTTPSConnection(names.LOOPBACK, ls.port, context=context, timeout=30)
+            connection.request("GET", "/_localstack/health")
+            assert connection.getresponse().status == 200
+            certificate = connection.sock.getpeercert(binary_form=True)
+            connection.close()
+        assert (cert_dir / "server.test.pem").read_bytes().count(b"BEGIN CERTIFICATE") == 1
+        assert certificate and b"PRIVATE KEY" in (cert_dir / "server.test.pem.key").read_bytes()
 
 
 def test_health_lists_the_stack_services(localstack):

@@ -3,7 +3,8 @@
 Why a wrapper instead of `python -m localstack.runtime.main`:
 - The `boot` patches (patches/, e.g. listening on loopback only: LocalStack's twisted server
   would listen on 0.0.0.0) must be applied before LocalStack builds its server.
-- The TLS cert LocalStack insists on is generated here (tls.py), so nothing is downloaded.
+- The TLS cert LocalStack insists on is the kit's own (tls.py), so nothing is downloaded; it is made
+  on the first HTTPS connection (patches/tls_certificate_on_demand.py).
 - LocalStack's service catalog (an index of every botocore service spec, built by loading
   ~400 JSON models: a third of start-up on 2 cores) is built once into a directory shared by
   every state dir (SAGESTACK_SERVICE_CATALOG_DIR, inside LocalStack's venv) and linked into
@@ -139,11 +140,6 @@ def main() -> None:
     exit_with_parent()
     link_service_catalog()
     seed_plugin_index()
-    cert_path = os.environ.get("CUSTOM_SSL_CERT_PATH")
-    if cert_path:
-        from sagestack_localstack.tls import ensure_certificate
-
-        ensure_certificate(Path(cert_path))
     patches.apply_on_import("boot")
     from localstack.runtime.main import main as localstack_main
 

@@ -31,6 +31,7 @@ LocalStack's own server back. Listens where GATEWAY_LISTEN says (the launcher: 1
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import tempfile
@@ -38,6 +39,7 @@ import threading
 from collections import deque
 from email.utils import formatdate
 from io import BytesIO
+from pathlib import Path
 from typing import IO
 from urllib.parse import unquote_to_bytes
 
@@ -105,6 +107,11 @@ class GatewayServer(RuntimeServer):
             if self._tls is None:
                 if not self._ssl_creds:
                     raise ssl.SSLError("no certificate configured for HTTPS")
+                pem = os.environ.get("CUSTOM_SSL_CERT_PATH", "").strip()
+                if pem:  # the kit's certificate is made (or checked) now (patches/tls_certificate_on_demand.py)
+                    from sagestack_localstack.tls import ensure_certificate
+
+                    ensure_certificate(Path(pem))
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 cert_file, key_file = self._ssl_creds
                 context.load_cert_chain(cert_file, key_file)

@@ -6,9 +6,14 @@ localhost / localhost.localstack.cloud / 127.0.0.1 made with `cryptography` (a L
 dependency) is all it needs.
 
 The PEM holds a private key, so it is written 0600 in a 0700 directory, and so are the `.key` and
-`.crt` files LocalStack splits out of it next to it (`<pem>.key`, `<pem>.crt`, utils/crypto.py):
-they are created empty with mode 0600 before LocalStack writes them, and its `open(..., "w+")`
-keeps an existing file's mode. A PEM left 0644 by an older kit is tightened on the next start.
+`.crt` files split out of it next to it (`<pem>.key`, `<pem>.crt`, as LocalStack's utils/crypto.py
+names them): written here, created with mode 0600 before anything is written into them (LocalStack's
+own split, when it runs, opens them with `open(..., "w+")`, which keeps an existing file's mode).
+A PEM left 0644 by an older kit is tightened the next time it is ensured.
+
+When it is made: the kit's gateway server (gateway_server.py) needs it only for the first HTTPS
+connection and ensures it then (patches/tls_certificate_on_demand.py); LocalStack's twisted server
+needs it when it starts.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ SECRET_DIR_MODE = 0o700
 def ensure_certificate(path: Path) -> Path:
     """Write `path` (private key + cert, PEM) unless it already exists and parses; return it."""
     _private_dir(path.parent)
-    if path.exists() and b"BEGIN CERTIFICATE" in path.read_bytes():
+    if path.exists() and b"BEGIN CERTIFICATE" in (existing := path.read_bytes()):
         _protect(path)
+        _write_split_files(path, existing)
         return path
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -65,7 +71,26 @@ def ensure_certificate(path: Path) -> Path:
         fh.write(pem)
     os.replace(tmp, path)
     _protect(path)
+    _write_split_files(path, pem)
     return path
+
+
+def split_paths(path: Path) -> tuple[Path, Path]:
+    """(certificate file, key file) split out of the PEM at `path`, named as LocalStack names them."""
+    return Path(f"{path}.crt"), Path(f"{path}.key")
+
+
+def _write_split_files(path: Path, pem: bytes) -> None:
+    """The key and the certificate of `pem` in files of their own (created 0600 by `_protect`)."""
+    text = pem.decode("ascii")
+    key_start = text.index("-----BEGIN ")
+    key_end = text.index("-----", text.index("-----END ") + 9) + 5
+    cert_start = text.index("-----BEGIN CERTIFICATE-----")
+    cert_file, key_file = split_paths(path)
+    for target, content in ((key_file, text[key_start:key_end] + "\n"), (cert_file, text[cert_start:])):
+        if target.read_text() != content:
+            with open(target, "w") as fh:  # the mode set by _protect stays
+                fh.write(content)
 
 
 def _private_dir(directory: Path) -> None:

@@ -9,8 +9,8 @@ written the same way, so a reader (or a LocalStack upgrade) can check them one b
 - `TARGETS` names the LocalStack functions/classes it replaces or wraps;
 - `apply()` installs it (called once; `apply_all` guards against a second call).
 
-Three stages: `EARLY` patches run first thing in `boot.py` (before the service catalog is linked
-and the TLS certificate checked); `BOOT` patches run in `boot.py` before LocalStack builds its
+Three stages: `EARLY` patches run first thing in `boot.py` (before the service catalog is linked,
+which imports botocore); `BOOT` patches run in `boot.py` before LocalStack builds its
 server (nothing of LocalStack's runtime is imported yet); `INFRA` patches are armed from the on_infra_start hook in `plugins.py`
 when `LAMBDA_RUNTIME_EXECUTOR=local`, before any request is served. Each INFRA module names in
 `APPLY_ON_IMPORT` the LocalStack module it patches; it is applied the moment that module has been
@@ -32,14 +32,14 @@ from typing import Callable
 
 LOG = logging.getLogger(__name__)
 
-EARLY = ("gc_paused_during_boot", "pydantic_dispatch_on_demand", "libraries_on_demand")
+EARLY = ("gc_paused_during_boot", "pydantic_dispatch_on_demand", "libraries_on_demand", "native_libraries_on_demand")
 BOOT = ("listen_loopback", "localhost_subdomains", "twisted_content_type_cache", "twisted_wsgi_buffered_response",
         "twisted_threadpool_simple_queue", "twisted_access_log_unread",
         "openapi_validation_on_demand", "handlers_moto_on_demand", "moto_patches_on_import",
         "response_logger_when_enabled", "internal_resources_prefix_check", "modules_on_demand",
         "presigned_url_on_demand", "service_specs_compact", "service_spec_patches_in_place",
         "service_catalog_shared_identifiers", "dns_server_on_demand", "wsproto_on_demand",
-        "lambda_custom_endpoints_on_demand", "service_loads_serialized")
+        "lambda_custom_endpoints_on_demand", "service_loads_serialized", "tls_certificate_on_demand")
 INFRA = (
     "lambda_runtime_validation",
     "lambda_reserved_environment",
