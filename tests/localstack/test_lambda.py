@@ -399,3 +399,33 @@ def test_async_and_dry_run_invocations(lam, iam, logs):
             pass
         time.sleep(0.3)
     assert found
+
+
+SDK_BYTECODE = """
+import importlib.util, os, sys
+import boto3, botocore, urllib3
+
+def handler(event, context):
+    return {
+        "version": "%d.%d" % sys.version_info[:2],
+        "compiled": {m.__name__: os.path.exists(importlib.util.cache_from_source(m.__file__)) for m in (boto3, botocore, urllib3)},
+        "file": botocore.__file__,
+    }
+"""
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
+def test_the_handlers_sdk_is_loaded_from_bytecode_as_on_lambda(lam, iam, runtime):
+    """Lambda's runtimes ship boto3 compiled; ours is compiled per interpreter when LocalStack's venv is made
+    (runtime_venv._compile_bytecode), so a cold start does not compile botocore again (1.4 s -> 0.6 s)."""
+    from emulator.localstack.plugin.sagestack_localstack.interpreters import InterpreterNotFound, find_python
+
+    try:
+        find_python(runtime.removeprefix("python"))
+    except InterpreterNotFound:
+        pytest.skip(f"no {runtime} interpreter here")
+    name = create_function(lam, iam, SDK_BYTECODE, runtime=runtime)
+    response, body = invoke_json(lam, name, {})
+    assert "FunctionError" not in response, body
+    assert body["version"] == runtime.removeprefix("python")
+    assert body["compiled"] == {"boto3": True, "botocore": True, "urllib3": True}, body
