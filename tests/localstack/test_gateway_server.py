@@ -207,3 +207,49 @@ def test_http2_negotiated_by_alpn_over_tls_is_served(localstack):
     run = subprocess.run([str(python), "-c", script, str(localstack.port)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split(" ", 2)[0] == "200" and "'services'" in run.stdout
+
+
+def test_a_large_s3_object_goes_up_with_100_continue_and_comes_back_whole(localstack, localstack_session):
+    """boto3 sends S3 bodies with `Expect: 100-continue`; a body above the spool size is kept in a temporary
+    file while the gateway reads it, and the download streams back through the same server."""
+    import hashlib
+    import os
+
+    s3 = localstack_session.client("s3", endpoint_url=localstack.url)
+    bucket = f"gateway-server-{os.getpid()}"
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(3 * 1024 * 1024 + 12345)  # above gateway_server.SPOOL_BYTES (1 MiB)
+    s3.put_object(Bucket=bucket, Key="big.bin", Body=body, ChecksumAlgorithm="SHA256")
+    got = s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(body).digest()
+    ranged = s3.get_object(Bucket=bucket, Key="big.bin", Range="bytes=100-199")["Body"].read()
+    assert ranged == body[100:200]
+
+
+def _crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def test_s3_checks_a_crc32c_checksum_with_the_crt_loaded_on_first_use(localstack, localstack_session):
+    """LocalStack verifies CRC32C with the AWS CRT, whose extension loads on first use (patches/native_libraries_on_demand.py)."""
+    import base64
+    import os
+
+    s3 = localstack_session.client("s3", endpoint_url=localstack.url)
+    bucket = f"gateway-crc-{os.getpid()}"
+    s3.create_bucket(Bucket=bucket)
+    body = b"sagestack " * 100
+    good = base64.b64encode(_crc32c(body).to_bytes(4, "big")).decode()
+    assert _crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value (RFC 3720)
+    s3.put_object(Bucket=bucket, Key="ok", Body=body, ChecksumCRC32C=good)
+    head = s3.head_object(Bucket=bucket, Key="ok", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32C"] == good
+    bad = base64.b64encode((_crc32c(body) ^ 1).to_bytes(4, "big")).decode()
+    with pytest.raises(s3.exceptions.ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="bad", Body=body, ChecksumCRC32C=bad)
+    assert info.value.response["Error"]["Code"] == "BadDigest"
