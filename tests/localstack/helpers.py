@@ -97,3 +97,21 @@ def read_concurrently(read, threads: int = 4) -> list:
     for reader in readers:
         reader.join()
     return seen
+
+
+def proxy_api(lam, apigw, function: str, *, method: str = "POST", stage: str = "prod", path_part: str | None = None) -> str:
+    """A REST API whose root (or `/path_part`) sends `method` to `function` as AWS_PROXY, deployed to `stage`."""
+    from contract import names
+
+    arn = lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    api = apigw.create_rest_api(name=unique("api"))["id"]
+    resource = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    if path_part:
+        resource = apigw.create_resource(restApiId=api, parentId=resource, pathPart=path_part)["id"]
+    apigw.put_method(restApiId=api, resourceId=resource, httpMethod=method, authorizationType="NONE")
+    apigw.put_integration(
+        restApiId=api, resourceId=resource, httpMethod=method, type="AWS_PROXY", integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{names.DEFAULT_REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    )
+    apigw.create_deployment(restApiId=api, stageName=stage)
+    return api

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.localstack.helpers import create_function
+from tests.localstack.helpers import create_function, proxy_api
 
 pytestmark = pytest.mark.integration
 
@@ -156,16 +156,7 @@ def test_malformed_requests_get_a_one_line_answer_and_the_server_keeps_serving(l
 
 def test_header_casing_reaches_a_proxy_integration_as_sent(localstack, lam, iam, apigw):
     source = "def handler(event, context):\n    return {'statusCode': 200, 'body': ','.join(sorted(event['headers']))}\n"
-    name = create_function(lam, iam, source)
-    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    api = apigw.create_rest_api(name=name)["id"]
-    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigw.put_integration(
-        restApiId=api, resourceId=root, httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
-    )
-    apigw.create_deployment(restApiId=api, stageName="test")
+    api = proxy_api(lam, apigw, create_function(lam, iam, source), method="GET", stage="test")
     with _connect(localstack) as sock:
         sock.sendall(f"GET /_aws/execute-api/{api}/test/ HTTP/1.1\r\nHost: localhost\r\nX-CamelCase-Header: 1\r\n\r\n".encode())
         status, _, body = _read_response(sock, bytearray())

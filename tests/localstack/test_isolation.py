@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from emulator.localstack.plugin.sagestack_localstack import sandbox
-from tests.localstack.helpers import create_function, invoke_json, worker_pid
+from tests.localstack.helpers import create_function, invoke_json, proxy_api, worker_pid
 
 needs_sandbox = pytest.mark.skipif(
     sandbox.unavailable_reason() is not None, reason=f"no Lambda sandbox here: {sandbox.unavailable_reason()}"
@@ -124,19 +124,8 @@ def test_worker_dies_with_its_environment(lam, iam):
 
 def test_apigateway_invocation_still_works(localstack, lam, iam, apigw):
     """The sandbox keeps the kit's path working: API Gateway -> Lambda in its namespaces -> answer."""
-    from contract import names
-
     source = "import json\ndef handler(event, context):\n    return {'statusCode': 200, 'body': json.dumps(__file__)}\n"
-    name = create_function(lam, iam, source)
-    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    api = apigw.create_rest_api(name=name)["id"]
-    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    apigw.put_method(restApiId=api, resourceId=root, httpMethod="POST", authorizationType="NONE")
-    apigw.put_integration(
-        restApiId=api, resourceId=root, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:{names.DEFAULT_REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
-    )
-    apigw.create_deployment(restApiId=api, stageName="prod")
+    api = proxy_api(lam, apigw, create_function(lam, iam, source))
     response = httpx.post(f"{localstack.url}/_aws/execute-api/{api}/prod/", content=b"{}", timeout=60)
     assert response.status_code == 200
     seen = json.loads(response.text)

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from contract import names
 from emulator.localstack.plugin.sagestack_localstack.patches import logs_retention_bounds as logs_bounds
-from tests.localstack.helpers import create_function, unique
+from tests.localstack.helpers import create_function, proxy_api, unique
 
 MB = 1024 * 1024
 SIZE_HANDLER = """
@@ -35,17 +35,7 @@ def handler(event, context):
 @pytest.fixture(scope="module")
 def size_api(lam, iam, apigw) -> str:
     name = create_function(lam, iam, SIZE_HANDLER, Timeout=30, MemorySize=512)
-    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    api = apigw.create_rest_api(name=unique("limits"))["id"]
-    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    res = apigw.create_resource(restApiId=api, parentId=root, pathPart=names.API_RESOURCE_PATH)["id"]
-    apigw.put_method(restApiId=api, resourceId=res, httpMethod="POST", authorizationType="NONE")
-    apigw.put_integration(
-        restApiId=api, resourceId=res, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:{names.DEFAULT_REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
-    )
-    apigw.create_deployment(restApiId=api, stageName="prod")
-    return api
+    return proxy_api(lam, apigw, name, path_part=names.API_RESOURCE_PATH)
 
 
 def _post(localstack, api: str, body: bytes) -> httpx.Response:
