@@ -244,3 +244,12 @@ def test_s3_checks_a_crc32c_checksum_with_the_crt_loaded_on_first_use(localstack
     with pytest.raises(s3.exceptions.ClientError) as info:
         s3.put_object(Bucket=bucket, Key="bad", Body=body, ChecksumCRC32C=bad)
     assert info.value.response["Error"]["Code"] == "BadDigest"
+
+
+def test_requests_pipelined_before_a_malformed_one_are_answered_first(localstack):
+    with _connect(localstack) as sock:
+        buffer = bytearray()
+        sock.sendall(HEALTH + b"NOT A REQUEST\r\n\r\n")
+        assert _read_response(sock, buffer)[0] == b"HTTP/1.1 200 OK"
+        status, _, body = _read_response(sock, buffer)
+        assert status == b"HTTP/1.1 400 Bad Request" and b"malformed HTTP request" in body

@@ -55,6 +55,7 @@ RECV_BYTES = 256 * 1024
 SPOOL_BYTES = 1024 * 1024  # request bodies above this are kept in a temporary file, as twisted does
 IDLE_TIMEOUT_S = 300.0  # a keep-alive connection nobody uses is closed after this
 BACKLOG = 1024
+ACCEPT_RETRY_S = 0.1
 TLS_HANDSHAKE = 0x16
 NO_BODY_STATUSES = frozenset({204, 304})
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -123,10 +124,13 @@ class GatewayServer(RuntimeServer):
         while not self._stopped.is_set():
             try:
                 sock, peer = listener.accept()
-            except OSError:
+            except OSError as exc:
                 if self._stopped.is_set():
                     return
-                continue  # e.g. EMFILE: the connection stays in the backlog; try again
+                # e.g. EMFILE: the connection stays in the backlog; try again shortly, without spinning
+                LOG.warning("accepting a connection failed (%s); retrying", exc)
+                self._stopped.wait(ACCEPT_RETRY_S)
+                continue
             connection = Connection(self, sock, peer, listener.getsockname()[1])
             threading.Thread(target=connection.serve, name="gateway-conn", daemon=True).start()
 
@@ -134,7 +138,7 @@ class GatewayServer(RuntimeServer):
 class ParsedRequest:
     """One request as llhttp delivered it: target, raw headers in order, body."""
 
-    __slots__ = ("method", "target", "headers", "body", "size", "version", "keep_alive", "expect_continue")
+    __slots__ = ("method", "target", "headers", "body", "size", "version", "keep_alive")
 
     def __init__(self) -> None:
         self.target = b""
@@ -144,7 +148,6 @@ class ParsedRequest:
         self.method = b""
         self.version = "1.1"
         self.keep_alive = True
-        self.expect_continue = False
 
 
 class Connection:
@@ -176,10 +179,8 @@ class Connection:
         request.version = self.parser.get_http_version()
         request.keep_alive = self.parser.should_keep_alive()
         for name, value in request.headers:
-            if name.lower() == b"expect" and value.strip().lower() == b"100-continue":
-                request.expect_continue = True
-                if request.version == "1.1":
-                    self.sock.sendall(CONTINUE)
+            if name.lower() == b"expect" and value.strip().lower() == b"100-continue" and request.version == "1.1":
+                self.sock.sendall(CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:
         request = self.current
@@ -219,6 +220,7 @@ class Connection:
             while True:
                 if not data:
                     return
+                malformed = None
                 try:
                     self.parser.feed_data(data)
                 except httptools.HttpParserUpgrade:
@@ -227,11 +229,13 @@ class Connection:
                     for request in self.ready:
                         request.keep_alive = False
                 except httptools.HttpParserError as exc:
-                    self._refuse(data, exc)
-                    return
+                    malformed = exc  # the requests complete before it are answered first, in order
                 while self.ready:
                     if not self._respond(self.ready.popleft()):
                         return
+                if malformed is not None:
+                    self._refuse(malformed)
+                    return
                 data = sock.recv(RECV_BYTES)
         except (OSError, ssl.SSLError):
             return  # the client went away, timed out, or failed its TLS handshake
@@ -241,8 +245,8 @@ class Connection:
             except OSError:
                 pass
 
-    def _refuse(self, data: bytes, exc: Exception) -> None:
-        message = f"malformed HTTP request: {exc}\n".encode()
+    def _refuse(self, exc: Exception) -> None:
+        message = f"malformed HTTP request ({exc}): send HTTP/1.1 or HTTP/2\n".encode()
         head = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
         self.sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(message) + message)
 
@@ -265,10 +269,18 @@ class Connection:
             if not state.get("sent"):
                 state["status"], state["headers"] = "500 Internal Server Error", [("Content-Length", "0")]
         try:
-            if result is not None:
-                for data in result:
-                    if data:
-                        self._write(request, state, data)
+            try:
+                if result is not None:
+                    for data in result:
+                        if data:
+                            self._write(request, state, data)
+            except OSError:
+                raise  # the client went away
+            except Exception:  # the answer's body failed while it was being produced
+                LOG.exception("the gateway's answer to %s %s failed", request.method, request.target)
+                if state.get("sent"):
+                    return False  # part of it is on the wire: closing is the only honest end
+                state["status"], state["headers"] = "500 Internal Server Error", [("Content-Length", "0")]
             self._finish(request, state)
         finally:
             close = getattr(result, "close", None)
