@@ -27,6 +27,7 @@ from pathlib import Path
 
 from contract import names
 from emulator.localstack.plugin.sagestack_localstack.interpreters import (
+    OLD_BOTO3_RUNTIMES,
     SUPPORTED_PYTHON_RUNTIMES,
     InterpreterNotFound,
     find_python,
@@ -44,9 +45,8 @@ LAMBDA_LIBS_NAME = "lambda-runtime-libs"
 # adding it does not rebuild existing venvs; the executor finds it next to LAMBDA_LIBS_NAME
 LAMBDA_RUNTIME_PY38_LOCK = HERE / "lambda-runtime-py38.lock"
 LAMBDA_LIBS_PY38_NAME = LAMBDA_LIBS_NAME + "-py38"
-# which runtimes use which set (the executor's choice: python3.8/3.9 get the py38 set when it exists)
-PY38_LIBS_RUNTIMES = ("python3.8", "python3.9")
-MAIN_LIBS_RUNTIMES = tuple(r for r in SUPPORTED_PYTHON_RUNTIMES if r not in PY38_LIBS_RUNTIMES)
+# which runtimes use which set (the executor's choice: OLD_BOTO3_RUNTIMES get the py38 set when it exists)
+MAIN_LIBS_RUNTIMES = tuple(r for r in SUPPORTED_PYTHON_RUNTIMES if r not in OLD_BOTO3_RUNTIMES)
 BYTECODE_STAMP = ".bytecode"
 CATALOG_DIR_NAME = "service-catalog"
 
@@ -128,7 +128,7 @@ def ensure_venv(log=None) -> Path:
         _build_catalog(venv, log)
     if not _py38_libs_current(venv):
         _build_py38_libs(venv, log)
-    for libs, runtimes in ((lambda_libs_dir(venv), MAIN_LIBS_RUNTIMES), (venv / LAMBDA_LIBS_PY38_NAME, PY38_LIBS_RUNTIMES)):
+    for libs, runtimes in ((lambda_libs_dir(venv), MAIN_LIBS_RUNTIMES), (venv / LAMBDA_LIBS_PY38_NAME, OLD_BOTO3_RUNTIMES)):
         if libs.is_dir():
             _compile_bytecode(venv, libs, runtimes, log)
     return venv

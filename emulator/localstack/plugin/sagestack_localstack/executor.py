@@ -42,7 +42,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
 from sagestack_localstack import sandbox
-from sagestack_localstack.interpreters import find_python, version_of_runtime
+from sagestack_localstack.interpreters import OLD_BOTO3_RUNTIMES, find_python, version_of_runtime
 from sagestack_localstack.validation import runtime_problem
 from sagestack_localstack.worker import recv_frame as _recv_frame, send_frame as _send_frame
 
@@ -59,12 +59,10 @@ INTERNAL_ENV = {
     "LOCALSTACK_MAX_PAYLOAD_SIZE",
 }
 MAX_KEPT_LOG_CHARS = 64 * 1024
-
 PROVISIONED = "provisioned-concurrency"  # AWS_LAMBDA_INITIALIZATION_TYPE of a provisioned environment
 
 
 LIBS_PY38_SUFFIX = "-py38"  # sibling dir for python3.8/3.9 (runtime_venv.LAMBDA_LIBS_PY38_NAME)
-OLD_BOTO3_RUNTIMES = ("python3.8", "python3.9")
 
 
 def libs_dir(runtime: str | None = None) -> str:

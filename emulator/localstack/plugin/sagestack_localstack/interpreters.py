@@ -18,6 +18,8 @@ from pathlib import Path
 SUPPORTED_PYTHON_RUNTIMES = (
     "python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
 )
+# runtimes whose handlers get the boto3 set of lambda-runtime-py38.lock (current urllib3 does not import there)
+OLD_BOTO3_RUNTIMES = ("python3.8", "python3.9")
 
 
 class InterpreterNotFound(RuntimeError):
