@@ -86,9 +86,7 @@ class Http2Session:
             elif isinstance(event, events.DataReceived):
                 request = self.open.get(event.stream_id)
                 if request is not None:
-                    self.connection.current = request
-                    self.connection.on_body(event.data)
-                    self.connection.current = None
+                    request.add_body(event.data)
                 self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, events.StreamEnded):
                 if event.stream_id in self.open:

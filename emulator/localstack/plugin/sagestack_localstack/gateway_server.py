@@ -149,6 +149,15 @@ class ParsedRequest:
         self.version = "1.1"
         self.keep_alive = True
 
+    def add_body(self, chunk: bytes) -> None:
+        """Append to the body, moving it to a temporary file once it outgrows SPOOL_BYTES."""
+        self.size += len(chunk)
+        if self.size > SPOOL_BYTES and isinstance(self.body, BytesIO):
+            spooled = tempfile.TemporaryFile()
+            spooled.write(self.body.getbuffer())
+            self.body = spooled
+        self.body.write(chunk)
+
 
 class Connection:
     """One client connection: parse, run the gateway, answer; repeat while the client keeps it alive."""
@@ -183,13 +192,7 @@ class Connection:
                 self.sock.sendall(CONTINUE)
 
     def on_body(self, chunk: bytes) -> None:
-        request = self.current
-        request.size += len(chunk)
-        if request.size > SPOOL_BYTES and isinstance(request.body, BytesIO):
-            spooled = tempfile.TemporaryFile()
-            spooled.write(request.body.getbuffer())
-            request.body = spooled
-        request.body.write(chunk)
+        self.current.add_body(chunk)
 
     def on_message_complete(self) -> None:
         self.ready.append(self.current)
@@ -283,10 +286,7 @@ class Connection:
                 state["status"], state["headers"] = "500 Internal Server Error", [("Content-Length", "0")]
             self._finish(request, state)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-            request.body.close()
+            _close(result, request)
         return state["keep_alive"]
 
     def run_gateway(self, request: ParsedRequest) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -306,10 +306,7 @@ class Connection:
             LOG.exception("the gateway failed on %s %s", request.method, request.target)
             state["status"], state["headers"], written = "500 Internal Server Error", [], []
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-            request.body.close()
+            _close(result, request)
         return state["status"], state["headers"], b"".join(written)
 
     def _write(self, request: ParsedRequest, state: dict, data: bytes) -> None:
@@ -395,7 +392,7 @@ class Connection:
             "wsgi.run_once": False,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
-            "wsgi.errors": _LogStream(),
+            "wsgi.errors": LOG_STREAM,
             "wsgi.input_terminated": True,
             "rolo.headers": [(name, value) for name, values in grouped.values() for value in values],
         }
@@ -419,6 +416,14 @@ class Connection:
         return self.sock.getsockname()[0]
 
 
+def _close(result, request: ParsedRequest) -> None:
+    """Close the WSGI answer (PEP 3333 asks for it, even after a failure) and the request's body."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+    request.body.close()
+
+
 class _LogStream:
     """`wsgi.errors`: what an application writes there goes to LocalStack's log."""
 
@@ -432,3 +437,6 @@ class _LogStream:
 
     def flush(self) -> None:
         pass
+
+
+LOG_STREAM = _LogStream()  # stateless: one serves every request
