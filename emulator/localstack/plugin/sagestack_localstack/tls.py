@@ -101,7 +101,7 @@ def _private_dir(directory: Path) -> None:
 def _protect(path: Path) -> None:
     """0600 on the PEM and on the key/cert files LocalStack derives from it (created now if absent)."""
     os.chmod(path, SECRET_FILE_MODE)
-    for derived in (Path(f"{path}.key"), Path(f"{path}.crt")):
+    for derived in split_paths(path):
         fd = os.open(derived, os.O_WRONLY | os.O_CREAT, SECRET_FILE_MODE)
         os.close(fd)
         os.chmod(derived, SECRET_FILE_MODE)
