@@ -15,6 +15,7 @@ the same one twice.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from contract import names
@@ -96,6 +98,14 @@ def is_current(venv: Path | None = None) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == expected_stamp() and venv_python(venv).exists()
 
 
+@contextlib.contextmanager
+def _venv_lock(venv: Path) -> Iterator[None]:
+    """Hold the flock that serialises every build step of `venv` across processes (parallel sessions)."""
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _clean_env() -> dict[str, str]:
     """Our environment without PYTHON* (a PYTHONDONTWRITEBYTECODE or PYTHONPATH of ours must not leak in)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -150,8 +160,7 @@ def _compile_bytecode(venv: Path, libs: Path, runtimes: tuple[str, ...], log) ->
     stamp = libs / BYTECODE_STAMP
     if stamp.is_file():
         return
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _venv_lock(venv):
         if stamp.is_file():  # another start compiled it while we waited
             return
         found = {}
@@ -176,8 +185,7 @@ def _py38_libs_current(venv: Path) -> bool:
 
 def _build_py38_libs(venv: Path, log) -> None:
     """boto3 for python3.8/3.9 handlers next to the main set (the executor picks it by runtime)."""
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _venv_lock(venv):
         if _py38_libs_current(venv):
             return
         target = venv / LAMBDA_LIBS_PY38_NAME
@@ -197,8 +205,7 @@ def _installer(venv: Path) -> list[str]:
 
 def _build_catalog(venv: Path, log) -> None:
     """Prebuild LocalStack's service catalog once (else every fresh state dir spends ~1.5 s on it)."""
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _venv_lock(venv):
         if any(catalog_dir(venv).glob("service-catalog-*.dill")):
             return
         with tempfile.TemporaryDirectory(prefix="sagestack-catalog-") as scratch:
@@ -225,9 +232,7 @@ def find_uv() -> str | None:
 
 def _build(venv: Path, log) -> None:
     venv.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = venv.parent / f"{venv.name}.lock"
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _venv_lock(venv):
         if is_current(venv):  # someone else built it while we waited
             return
         try:
