@@ -130,6 +130,51 @@ def test_blocked_runtime_is_refused_with_awss_wording(lam, iam, call):
     assert info.value.response["Error"]["Message"] == expected
 
 
+def _create_node(lam, iam, name: str, **extra):
+    return lam.create_function(FunctionName=name, Runtime="nodejs22.x", Role=ensure_role(iam), Handler="index.handler",
+                               Code={"ZipFile": zip_source({"index.js": "exports.handler = async () => 1;"})}, **extra)
+
+
+def test_snapstart_enum_error_comes_before_the_local_runtime_rule(lam, iam):
+    # LocalStack's test_snapstart_exceptions: java21 cannot run here, but AWS answers the request's enum error
+    with pytest.raises(lam.exceptions.ClientError) as info:
+        lam.create_function(FunctionName=unique("snap"), Runtime="java21", Role=ensure_role(iam),
+                            Handler="cloud.localstack.sample.LambdaHandlerWithLib",
+                            Code={"ZipFile": zip_source({"handler.py": PRINTS_AT_IMPORT})},
+                            SnapStart={"ApplyOn": "invalidOption"})
+    error = info.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == ("1 validation error detected: Value 'invalidOption' at 'snapStart.applyOn' failed to "
+                                "satisfy constraint: Member must satisfy enum value set: [PublishedVersions, None]")
+
+
+def test_existing_function_conflict_comes_before_the_local_runtime_rule(lam, iam):
+    name = create_function(lam, iam, PRINTS_AT_IMPORT)
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        _create_node(lam, iam, name)
+
+
+def test_update_checks_the_function_and_revision_before_the_runtime_rules(lam, iam):
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.update_function_configuration(FunctionName=unique("absent"), Runtime="nodejs22.x")
+    name = create_function(lam, iam, PRINTS_AT_IMPORT)
+    with pytest.raises(lam.exceptions.PreconditionFailedException):
+        lam.update_function_configuration(FunctionName=name, Runtime="python3.7", RevisionId="not-the-revision")
+
+
+def test_update_to_a_runtime_that_cannot_run_here_is_refused_and_changes_nothing(lam, iam):
+    name = create_function(lam, iam, PRINTS_AT_IMPORT)
+    before = lam.get_function_configuration(FunctionName=name)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as info:
+        lam.update_function_configuration(FunctionName=name, Runtime="nodejs22.x", Description="changed")
+    assert "python3.10" in info.value.response["Error"]["Message"]
+    after = lam.get_function_configuration(FunctionName=name)
+    assert (after["Runtime"], after["Description"], after["RevisionId"]) == (
+        before["Runtime"], before["Description"], before["RevisionId"])
+    # the check owed by the refused call is gone: the next update of the same function's code goes through
+    lam.update_function_code(FunctionName=name, ZipFile=zip_source({"handler.py": PRINTS_AT_IMPORT}))
+
+
 @pytest.mark.parametrize("runtime", ["python3.8", "python3.9"])
 def test_deprecated_but_not_blocked_runtimes_run_where_their_interpreter_exists(lam, iam, runtime):
     try:
