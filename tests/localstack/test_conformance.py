@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import http.client
 import json
 import re
 import time
@@ -535,6 +536,23 @@ def test_aws_proxy_event_shape(localstack, proxy_api):
     assert context["identity"]["apiKey"] == proxy_api["key"] and context["identity"]["apiKeyId"] == proxy_api["key_id"]
     assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["requestTime"]), context["requestTime"]
     assert abs(context["requestTimeEpoch"] / 1000 - time.time()) < 300
+
+
+@pytest.mark.parametrize("target", ["//prod/", "///prod/", "/prod/"])
+def test_aws_proxy_slashes_repeated_before_the_stage_are_one(localstack, proxy_api, target):
+    # AWS (LocalStack's test_lambda_aws_proxy_integration, "prepended slash to stage"): the event's path and
+    # requestContext.path are those of /prod/<resource>; LocalStack's requestContext.path was /prod//<resource>
+    connection = http.client.HTTPConnection("127.0.0.1", localstack.port, timeout=60)
+    try:
+        connection.request("GET", target + names.API_RESOURCE_PATH,
+                           headers={"Host": f"{proxy_api['id']}.execute-api.localhost:{localstack.port}"})
+        response = connection.getresponse()
+        event = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200, event
+    assert event["path"] == f"/{names.API_RESOURCE_PATH}"
+    assert event["requestContext"]["path"] == f"/prod/{names.API_RESOURCE_PATH}"
 
 
 def test_aws_proxy_get_without_body_or_query(localstack, proxy_api):

@@ -52,6 +52,7 @@ INFRA = (
     "lambda_shared_timers",
     "apigateway_direct_lambda",
     "apigateway_request_time",
+    "apigateway_stage_leading_slashes",
     "apigateway_raw_form_body",
     "sagemaker_forwarding",
     "apigateway_payload_limits",
