@@ -243,3 +243,41 @@ def test_function_url_from_python_on_the_host_with_rfc6761_resolution(lam, iam, 
     monkeypatch.setattr(socket, "getaddrinfo", socket.getaddrinfo)  # restored after the test
     worker.resolve_localhost_subdomains()
     assert httpx.get(url, timeout=30).text == "hi"
+
+
+LOCALSTACK_DOMAIN_CALLER = """
+import os, urllib.request
+from urllib.parse import urlparse
+import boto3
+
+def handler(event, context):
+    port = urlparse(os.environ["AWS_ENDPOINT_URL"]).port
+    answers = {}
+    for host in ("localhost.localstack.cloud", "sync-localhost.localstack.cloud"):
+        with urllib.request.urlopen(f"http://{host}:{port}/_localstack/health", timeout=20) as response:
+            answers[host] = response.status
+    sts = boto3.client("sts", endpoint_url=f"http://localhost.localstack.cloud:{port}")
+    answers["sts"] = sts.get_caller_identity()["Account"]
+    return answers
+"""
+
+
+def test_functions_reach_localstack_by_its_documented_host_name_offline(lam, iam):
+    # code written for LocalStack names it localhost.localstack.cloud (public DNS: 127.0.0.1), with a host
+    # prefix for some operations (LocalStack's test_lambda_host_prefix_api_operation); there is no DNS here
+    name = create_function(lam, iam, LOCALSTACK_DOMAIN_CALLER, Timeout=30)
+    assert invoke_json(lam, name, {})[1] == {
+        "localhost.localstack.cloud": 200, "sync-localhost.localstack.cloud": 200, "sts": "000000000000"}
+
+
+@pytest.mark.parametrize("name, loopback", [
+    ("localhost.localstack.cloud", True), ("sync-localhost.localstack.cloud", True),
+    ("bucket.s3.localhost.localstack.cloud.", True), ("LOCALHOST.LocalStack.Cloud", True),
+    ("abc.lambda-url.us-east-1.localhost", True), ("localstack.cloud", False),
+    ("localhost.localstack.cloud.example.com", False), ("data-localhost.localstack.cloud", True),
+    ("example.com", False), ("localhost", False),
+])
+def test_loopback_names(name, loopback):
+    from emulator.localstack.plugin.sagestack_localstack import worker
+
+    assert worker.is_loopback_name(name) is loopback

@@ -121,14 +121,32 @@ def max_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-# ---- names under .localhost (RFC 6761) --------------------------------------------------------
+# ---- names under .localhost (RFC 6761) and LocalStack's host name ----------------------------
+# LocalStack's documented name for itself, for code running inside Lambda functions
+# (`http://localhost.localstack.cloud:4566`, S3's `<bucket>.s3.localhost.localstack.cloud`, botocore's
+# host prefixes `sync-localhost.localstack.cloud`, `api.localhost.localstack.cloud`): LocalStack's DNS
+# server answers 127.0.0.1 for every name matching `.*localhost.localstack.cloud` (localstack/dns/server.py,
+# NAME_PATTERNS_POINTING_TO_LOCALSTACK), and its public DNS zone for the ones in use.
+LOCALSTACK_HOST_NAME = "localhost.localstack.cloud"
+
+
+def is_loopback_name(name):
+    """Whether `name` means this machine: `*.localhost` (RFC 6761) or a name LocalStack's DNS points at itself."""
+    name = name.rstrip(".").lower()
+    return name.endswith(".localhost") or name.endswith(LOCALSTACK_HOST_NAME)
+
+
 def resolve_localhost_subdomains():
-    """Make `<anything>.localhost` resolve to loopback in this process, as RFC 6761 allows.
+    """Make `<anything>.localhost` and `[<anything>.]localhost.localstack.cloud` resolve to loopback here.
 
     Function URLs are `http://<id>.lambda-url.<region>.localhost:<port>/` (LOCALSTACK_HOST is
     localhost:<port>): curl and browsers resolve such names to loopback by themselves, the C
-    library does not (no DNS here). The executor's workers and LocalStack's own process (an
-    API Gateway HTTP integration to a Function URL) call this once at start.
+    library does not (no DNS here). Code written for LocalStack names it
+    `localhost.localstack.cloud` (with a `sync-` or `data-` host prefix for some operations, or a
+    bucket in front for S3), which only DNS resolves, and there is none offline: those names get
+    the answer LocalStack's own DNS server gives them. The executor's
+    workers and LocalStack's own process (an API Gateway HTTP integration to a Function URL) call
+    this once at start.
     """
     if getattr(socket.getaddrinfo, "_sagestack_localhost", False):
         return
@@ -136,7 +154,7 @@ def resolve_localhost_subdomains():
 
     def getaddrinfo(host, *args, **kwargs):
         name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
-        if isinstance(name, str) and name.rstrip(".").lower().endswith(".localhost"):
+        if isinstance(name, str) and is_loopback_name(name):
             host = "127.0.0.1"  # the gateway listens on IPv4 loopback only
         return original(host, *args, **kwargs)
 

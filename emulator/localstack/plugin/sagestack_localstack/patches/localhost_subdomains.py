@@ -1,4 +1,4 @@
-"""LocalStack's own process resolves `<anything>.localhost` to loopback (RFC 6761).
+"""LocalStack's own process resolves `<anything>.localhost` (RFC 6761) and `.*localhost.localstack.cloud` to loopback.
 
 Function URLs come out as `http://<id>.lambda-url.<region>.localhost:<port>/` (the launcher
 sets LOCALSTACK_HOST=localhost:<port>): curl and browsers reach them with no DNS set-up, Lambda
