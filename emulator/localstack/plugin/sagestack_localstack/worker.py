@@ -137,16 +137,15 @@ def is_loopback_name(name):
 
 
 def resolve_localhost_subdomains():
-    """Make `<anything>.localhost` and `[<anything>.]localhost.localstack.cloud` resolve to loopback here.
+    """Make `<anything>.localhost` and `<anything>localhost.localstack.cloud` resolve to loopback here.
 
     Function URLs are `http://<id>.lambda-url.<region>.localhost:<port>/` (LOCALSTACK_HOST is
     localhost:<port>): curl and browsers resolve such names to loopback by themselves, the C
     library does not (no DNS here). Code written for LocalStack names it
     `localhost.localstack.cloud` (with a `sync-` or `data-` host prefix for some operations, or a
     bucket in front for S3), which only DNS resolves, and there is none offline: those names get
-    the answer LocalStack's own DNS server gives them. The executor's
-    workers and LocalStack's own process (an API Gateway HTTP integration to a Function URL) call
-    this once at start.
+    the answer LocalStack's own DNS server gives them. The executor's workers and LocalStack's own
+    process (an API Gateway HTTP integration to a Function URL) call this once at start.
     """
     if getattr(socket.getaddrinfo, "_sagestack_localhost", False):
         return
