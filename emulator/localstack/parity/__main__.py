@@ -43,7 +43,8 @@ SUITES = {
 # (DynamoDB Local on Java, kinesis-mock); offline nothing listens, and every call retried for about 25 s
 # before an InternalError, which held the event-source-mapping tests for minutes each. Not enabled, those
 # tests fail at once ("Service 'dynamodb' is not enabled"). ec2 is moto's (offline): the VPC-config tests use it.
-SERVICES = DEFAULT_SERVICES + ("sqs", "sns", "events", "ssm", "secretsmanager", "kms", "ec2")
+# stepfunctions is LocalStack's own interpreter (offline): the host-prefix test calls StartSyncExecution from a function.
+SERVICES = DEFAULT_SERVICES + ("sqs", "sns", "events", "ssm", "secretsmanager", "kms", "ec2", "stepfunctions")
 
 
 def checkout(source: Path | None, state: Path) -> Path:
