@@ -130,9 +130,9 @@ def test_blocked_runtime_is_refused_with_awss_wording(lam, iam, call):
     assert info.value.response["Error"]["Message"] == expected
 
 
-def _create_node(lam, iam, name: str, **extra):
+def _create_node(lam, iam, name: str):
     return lam.create_function(FunctionName=name, Runtime="nodejs22.x", Role=ensure_role(iam), Handler="index.handler",
-                               Code={"ZipFile": zip_source({"index.js": "exports.handler = async () => 1;"})}, **extra)
+                               Code={"ZipFile": zip_source({"index.js": "exports.handler = async () => 1;"})})
 
 
 def test_snapstart_enum_error_comes_before_the_local_runtime_rule(lam, iam):
