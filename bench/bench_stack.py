@@ -11,6 +11,9 @@
    at least BENCH_STACK_WARM_SECONDS (1) have passed: their connections are open and, on the chain,
    LocalStack has started as many Lambda environments as the load keeps busy (each a cold start,
    which phase 1 measures). The clock and the time limit start then, so a row is the steady state.
+3. Where each row's CPU goes: user+system seconds of every process of the stack over the measured part
+   of the row, per request, by process group (LocalStack, its Lambda workers, the emulator, this
+   client). On 2 cores the sum bounds the throughput: 2 / (CPU ms per request) requests per ms.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 
+from deploy import embedded
 from deploy.client import EXAMPLE_ROW
 from contract.net import free_port
 
@@ -70,14 +75,47 @@ def cold_start(env: dict[str, str], state_dir: Path) -> dict[str, float]:
     return {**phases, "sagestack up (command)": up_done - started, "first prediction": first - up_done, "total: up -> first correct prediction": first - started}
 
 
-def load(label: str, call: Callable[[httpx.Client], bool], concurrency: int) -> dict[str, object]:
+CPU_GROUPS = ("Lambda workers", "LocalStack", "emulator", "client")
+
+
+def stack_cpu(state_dir: Path) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process group of the running stack and this client."""
+    record = embedded.background_status(state_dir) or {}
+    totals = dict.fromkeys(CPU_GROUPS, 0.0)
+
+    def add(group: str, process: psutil.Process) -> None:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # exited meanwhile: its CPU is lost to the figure
+            return
+        totals[group] += times.user + times.system
+
+    for group, key in (("LocalStack", "localstack_pid"), ("emulator", "sagemaker_pid")):
+        try:
+            server = psutil.Process(int(record[key]))
+        except (KeyError, TypeError, ValueError, psutil.Error):
+            continue
+        add(group, server)
+        if group == "LocalStack":
+            for child in server.children(recursive=True):  # bwrap, its reaper and the worker of each environment
+                add("Lambda workers", child)
+    add("client", psutil.Process())
+    return totals
+
+
+def load(label: str, call: Callable[[httpx.Client], bool], concurrency: int,
+         cpu: Callable[[], dict[str, float]] | None = None) -> dict[str, object]:
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
     remaining = [REQUESTS_PER_LEVEL]
     clock = [0.0, 0.0]  # start, deadline: set once every client is warm, before any goes on
 
+    cpu_at_start: dict[str, float] = {}
+
     def start_clock() -> None:
+        if cpu:
+            cpu_at_start.update(cpu())
         clock[0] = time.perf_counter()
         clock[1] = clock[0] + TIME_LIMIT_S
 
@@ -116,8 +154,12 @@ def load(label: str, call: Callable[[httpx.Client], bool], concurrency: int) -> 
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - clock[0]
+    cpu_ms = {}
+    if cpu and cpu_at_start and latencies:
+        cpu_ms = {group: (used - cpu_at_start.get(group, 0.0)) * 1000 / len(latencies) for group, used in cpu().items()}
     ordered = sorted(latencies)
     return {
+        "cpu ms": cpu_ms,
         "path": label,
         "conc": concurrency,
         "n": len(ordered),
@@ -160,14 +202,25 @@ def main() -> None:
                 return client.get(health).status_code == 200
 
             rows = []
+
+            def cpu() -> dict[str, float]:
+                return stack_cpu(state_dir)
+
             for concurrency in (1, 4, 8):
-                rows.append(load("REST API -> Lambda -> emulator", rest, concurrency))
-                rows.append(load("baseline: emulator InvokeEndpoint", invoke_direct, concurrency))
-                rows.append(load("baseline: LocalStack gateway only", gateway_only, concurrency))
+                rows.append(load("REST API -> Lambda -> emulator", rest, concurrency, cpu))
+                rows.append(load("baseline: emulator InvokeEndpoint", invoke_direct, concurrency, cpu))
+                rows.append(load("baseline: LocalStack gateway only", gateway_only, concurrency, cpu))
             print(f"\nround trips (<= {REQUESTS_PER_LEVEL} requests or {TIME_LIMIT_S:.0f} s per row, keep-alive clients):")
             print(f"  {'path':<36} {'conc':>4} {'n':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
             for row in rows:
                 print(f"  {row['path']:<36} {row['conc']:>4} {row['n']:>5} {row['req/s']:>8.1f} {row['p50 ms']:>8.1f} {row['p99 ms']:>8.1f} {row['errors']:>6}")
+            print("\nCPU per request, ms (user + system over the measured part of each row; 2 cores):")
+            print(f"  {'path':<36} {'conc':>4} " + " ".join(f"{g:>14}" for g in CPU_GROUPS) + f" {'sum':>7}")
+            for row in rows:
+                used = row["cpu ms"]
+                if used:
+                    print(f"  {row['path']:<36} {row['conc']:>4} " + " ".join(f"{used[g]:>14.2f}" for g in CPU_GROUPS)
+                          + f" {sum(used.values()):>7.2f}")
             by = {(r["path"], r["conc"]): r for r in rows}
             for concurrency in (1, 4, 8):
                 full = by[("REST API -> Lambda -> emulator", concurrency)]
