@@ -12,6 +12,8 @@ answering requests that run no function (a Lambda API call, GetAccountSettings, 
 route: the floor of its AWS protocol stack and of its HTTP gateway), and MiniStack (bench/ministack.py, in a
 bench-only venv) given the same functions, the same REST API and the same load. Published reference
 (Floci's README): LocalStack with its Docker executor 120 Lambda req/s, Floci 289 req/s.
+Ready times are the median of 3 starts of each server, the two servers' starts interleaved, so a drift
+of the shared machine's speed within the run weighs on both sides alike.
 """
 
 from __future__ import annotations
@@ -122,16 +124,37 @@ def _boto3_invokes(url: str, function: str, threads: int, seconds: float):
     return _run_and_summarise(run, threads, latencies, errors, seconds)
 
 
-def _ready_time(start_target, runs: int = 3) -> float:
-    """Median seconds from launching a target to its health route answering."""
-    ready = []
+def _start_once(start_target) -> float:
+    """Seconds from launching a target to its health route answering (then it is stopped)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
+        started = time.perf_counter()
+        proc = start_target(Path(tmp))
+        elapsed = time.perf_counter() - started
+        proc.stop()
+    return elapsed
+
+
+def _ready_times(targets: dict[str, object], optional: frozenset[str] = frozenset(), runs: int = 3) -> tuple[dict[str, float], dict[str, str]]:
+    """Median start -> health seconds of each target, the targets' starts interleaved (A, B, A, B, ...).
+
+    On a shared machine the speed drifts within a minute; interleaving puts each pair of starts in the
+    same stretch, so the ratio compares the servers, not two moments of the machine. An `optional`
+    target that cannot start (MiniStack without its venv: no PyPI at set-up) is left out, with why;
+    any other failure is raised.
+    """
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    failed: dict[str, str] = {}
     for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
-            started = time.perf_counter()
-            proc = start_target(Path(tmp))
-            ready.append(time.perf_counter() - started)
-            proc.stop()
-    return statistics.median(ready)
+        for name, start_target in targets.items():
+            if name in failed:
+                continue
+            try:
+                times[name].append(_start_once(start_target))
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+                if name not in optional:
+                    raise
+                failed[name] = str(exc)
+    return {name: statistics.median(values) for name, values in times.items() if name not in failed}, failed
 
 
 def _bare_python_time(runs: int = 3) -> float:
@@ -255,8 +278,7 @@ def _start_ministack(tmp: Path):
     return MiniStackProcess(port=free_port(), state_dir=tmp).start(timeout=120)
 
 
-def _run_target(start_target, health_path: str) -> dict:
-    ready = _ready_time(start_target)
+def _run_target(start_target, health_path: str, ready: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-ls-") as tmp:
         proc = start_target(Path(tmp))
         try:
@@ -298,17 +320,25 @@ def main() -> None:
     print("LocalStack (host mode, local executor) vs MiniStack (local executor), one run, same functions,")
     print("same client; 2 shared cores: compare ratios, not absolutes")
     bare = _bare_python_time()
-    ls = _run_target(_start_localstack, names.LOCALSTACK_HEALTH_PATH)
+    targets = {"LocalStack": _start_localstack, "MiniStack": _start_ministack}
+    with_previous = os.environ.get("BENCH_LOCALSTACK_PREVIOUS") == "1"
+    if with_previous:
+        targets["previous"] = _start_localstack_previous
+    ready, failed = _ready_times(targets, optional=frozenset({"MiniStack"}))
+    ls = _run_target(_start_localstack, names.LOCALSTACK_HEALTH_PATH, ready["LocalStack"])
     previous = None
-    if os.environ.get("BENCH_LOCALSTACK_PREVIOUS") == "1":
-        previous = _run_target(_start_localstack_previous, names.LOCALSTACK_HEALTH_PATH)
-    try:
-        ms = _run_target(_start_ministack, "/_ministack/health")
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:  # no PyPI at set-up: LocalStack alone
-        print(f"\nMiniStack baseline unavailable ({exc}); LocalStack figures only")
-        ms = None
+    if with_previous:
+        previous = _run_target(_start_localstack_previous, names.LOCALSTACK_HEALTH_PATH, ready["previous"])
+    ms = None
+    if "MiniStack" in ready:
+        try:
+            ms = _run_target(_start_ministack, "/_ministack/health", ready["MiniStack"])
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            failed["MiniStack"] = str(exc)
+    if ms is None:  # no PyPI at set-up: LocalStack alone
+        print(f"\nMiniStack baseline unavailable ({failed.get('MiniStack')}); LocalStack figures only")
     width = 50
-    print(f"\n{'start-up (median of 3), seconds':<{width}}{'LocalStack':>11}{'MiniStack':>11}{'ratio':>8}")
+    print(f"\n{'start-up (median of 3, interleaved), seconds':<{width}}{'LocalStack':>11}{'MiniStack':>11}{'ratio':>8}")
     print(f"{'start -> health answers':<{width}}{ls['ready']:>11.2f}{(ms or ls)['ready'] if ms else float('nan'):>11.2f}"
           f"{_ratio(ls['ready'], ms['ready']) if ms else '':>8}")
     print(f"{'baseline: bare python3.13 -c pass':<{width}}{bare:>11.3f}")
