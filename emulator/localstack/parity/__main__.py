@@ -9,7 +9,7 @@ against real AWS) are not vendored here. This command:
 3. starts the kit's LocalStack (host mode, `local` executor) on a free port outside the ephemeral
    range, with every service the tests touch that can run offline;
 4. runs pytest on the chosen suites with TEST_SKIP_LOCALSTACK_START=1 and the endpoint variables
-   LocalStack's test config reads, resolving `*.localstack.cloud`/`*.localhost` to loopback in
+   LocalStack's test config reads, resolving `.*localhost.localstack.cloud`/`*.localhost` to loopback in
    the test process (resolve_localhost.py), and prints pytest's summary line per suite; each
    suite's log ends with the failed tests, one line each.
 """
@@ -126,7 +126,9 @@ def main(argv: list[str]) -> int:
         "TEST_AWS_ENDPOINT_URL": f"http://{host}",
         "LOCALSTACK_HOST": host,
         "AWS_DEFAULT_REGION": names.DEFAULT_REGION,
-        "PYTHONPATH": str(HERE),
+        # resolve_localhost.py, and the plugin whose name rule it applies (LocalStack's venv reaches the plugin
+        # through a .pth, which the test venv layered over it does not read)
+        "PYTHONPATH": os.pathsep.join((str(HERE), str(runtime_venv.PLUGIN_DIR))),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     results: dict[str, str] = {}
