@@ -35,6 +35,7 @@ import psutil
 from deploy import embedded
 from deploy.client import EXAMPLE_ROW
 from contract.net import free_port
+from bench.bench_localstack import deploy_bench_api
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL_ROW = EXAMPLE_ROW
@@ -75,6 +76,7 @@ def cold_start(env: dict[str, str], state_dir: Path) -> dict[str, float]:
     return {**phases, "sagestack up (command)": up_done - started, "first prediction": first - up_done, "total: up -> first correct prediction": first - started}
 
 
+NO_MODEL = "baseline: REST -> Lambda, no model call"
 CPU_GROUPS = ("Lambda workers", "LocalStack", "emulator", "client")
 
 
@@ -188,10 +190,16 @@ def main() -> None:
             rest_body = json.dumps({"data": ORIGINAL_ROW}).encode()
             rest_headers = {"x-api-key": outputs["api_key"], "Content-Type": "application/json"}
             emulator = f"http://127.0.0.1:{env['SAGESTACK_SAGEMAKER_PORT']}/endpoints/{outputs['endpoint_name']}/invocations"
-            health = f"http://127.0.0.1:{env['SAGESTACK_LOCALSTACK_PORT']}/_localstack/health"
+            localstack = f"http://127.0.0.1:{env['SAGESTACK_LOCALSTACK_PORT']}"
+            health = f"{localstack}/_localstack/health"
+            no_model_url = localstack + deploy_bench_api(localstack)[1]
 
             def rest(client: httpx.Client) -> bool:
                 response = client.post(outputs["invoke_url"], content=rest_body, headers=rest_headers)
+                return response.status_code == 200 and response.content == b'"B"'
+
+            def rest_no_model(client: httpx.Client) -> bool:
+                response = client.post(no_model_url, content=rest_body, headers={"Content-Type": "application/json"})
                 return response.status_code == 200 and response.content == b'"B"'
 
             def invoke_direct(client: httpx.Client) -> bool:
@@ -209,25 +217,28 @@ def main() -> None:
             for concurrency in (1, 4, 8):
                 rows.append(load("REST API -> Lambda -> emulator", rest, concurrency, cpu))
                 rows.append(load("baseline: emulator InvokeEndpoint", invoke_direct, concurrency, cpu))
+                rows.append(load(NO_MODEL, rest_no_model, concurrency, cpu))
                 rows.append(load("baseline: LocalStack gateway only", gateway_only, concurrency, cpu))
             print(f"\nround trips (<= {REQUESTS_PER_LEVEL} requests or {TIME_LIMIT_S:.0f} s per row, keep-alive clients):")
-            print(f"  {'path':<36} {'conc':>4} {'n':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+            print(f"  {'path':<40} {'conc':>4} {'n':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
             for row in rows:
-                print(f"  {row['path']:<36} {row['conc']:>4} {row['n']:>5} {row['req/s']:>8.1f} {row['p50 ms']:>8.1f} {row['p99 ms']:>8.1f} {row['errors']:>6}")
+                print(f"  {row['path']:<40} {row['conc']:>4} {row['n']:>5} {row['req/s']:>8.1f} {row['p50 ms']:>8.1f} {row['p99 ms']:>8.1f} {row['errors']:>6}")
             print("\nCPU per request, ms (user + system over the measured part of each row; 2 cores):")
-            print(f"  {'path':<36} {'conc':>4} " + " ".join(f"{g:>14}" for g in CPU_GROUPS) + f" {'sum':>7}")
+            print(f"  {'path':<40} {'conc':>4} " + " ".join(f"{g:>14}" for g in CPU_GROUPS) + f" {'sum':>7}")
             for row in rows:
                 used = row["cpu ms"]
                 if used:
-                    print(f"  {row['path']:<36} {row['conc']:>4} " + " ".join(f"{used[g]:>14.2f}" for g in CPU_GROUPS)
+                    print(f"  {row['path']:<40} {row['conc']:>4} " + " ".join(f"{used[g]:>14.2f}" for g in CPU_GROUPS)
                           + f" {sum(used.values()):>7.2f}")
             by = {(r["path"], r["conc"]): r for r in rows}
             for concurrency in (1, 4, 8):
                 full = by[("REST API -> Lambda -> emulator", concurrency)]
                 direct = by[("baseline: emulator InvokeEndpoint", concurrency)]
                 gateway = by[("baseline: LocalStack gateway only", concurrency)]
+                no_model = by[(NO_MODEL, concurrency)]
                 print(f"  conc {concurrency}: the full chain runs at {full['req/s'] / direct['req/s']:.2f}x the emulator's direct "
-                      f"throughput (target 0.35x); LocalStack's gateway alone, answering its health route, at "
+                      f"throughput (target 0.35x); without the function's InvokeEndpoint call at "
+                      f"{no_model['req/s'] / direct['req/s']:.2f}x; LocalStack's gateway alone, answering its health route, at "
                       f"{gateway['req/s'] / direct['req/s']:.2f}x")
         finally:
             _sagestack(["down"], env)

@@ -17,8 +17,8 @@ an answer that says what was wrong.
 
 Only the standard library and boto3 are imported: both are in every Lambda Python runtime.
 The sagemaker-runtime client is created once per execution environment and has no endpoint
-URL in code; locally, LocalStack gives every function ``AWS_ENDPOINT_URL`` (itself) and forwards
-SageMaker requests to the emulator, so the function's only variable is ``ENDPOINT_NAME``.
+URL in code; locally, the kit's Lambda executor gives every function SageMaker's endpoint (the
+emulator) beside LocalStack's ``AWS_ENDPOINT_URL``, so the function's only variable is ``ENDPOINT_NAME``.
 """
 
 from __future__ import annotations
