@@ -33,6 +33,7 @@ from emulator.sagemaker.limits import MAX_BODY_BYTES
 from emulator.sagemaker.logs import RequestLog
 from emulator.sagemaker.runtime import InvocationHandler, is_invocation
 from emulator.sagemaker.serving import Router
+from emulator.sagemaker.shapes import runtime_operation_at
 from emulator.sagemaker.store import StateStore
 
 log = logging.getLogger("sagestack.sagemaker")
@@ -180,12 +181,14 @@ class EmulatorApp:
 
         @api.exception_handler(StarletteHTTPException)
         async def not_routed(request: Request, exc: StarletteHTTPException) -> Response:
-            error = ServiceError(
-                f"{request.method} {request.url.path} is not part of the SageMaker API; the control plane is "
-                "POST / with X-Amz-Target, the runtime POST /endpoints/{name}/invocations.",
-                code="UnknownOperationException",
-                status=exc.status_code,
-            )
+            served = "the control plane is POST / with X-Amz-Target, the runtime POST /endpoints/{name}/invocations."
+            operation = runtime_operation_at(request.method, request.url.path)
+            if operation:
+                message = (f"SageMakerRuntime.{operation} ({request.method} {request.url.path}) is a real SageMaker Runtime "
+                           f"operation that the sagestack emulator does not implement; it serves InvokeEndpoint: {served}")
+            else:
+                message = f"{request.method} {request.url.path} is not part of the SageMaker API; {served}"
+            error = ServiceError(message, code="UnknownOperationException", status=exc.status_code)
             return _aws_response(error.status, error_body(error), error.code, str(uuid.uuid4()))
 
         return api

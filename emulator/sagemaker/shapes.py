@@ -50,6 +50,32 @@ def operation_model(name: str) -> OperationModel | None:
     return model.operation_model(name)
 
 
+def runtime_operation_at(method: str, path: str) -> str | None:
+    """The sagemaker-runtime operation (botocore's model) that `method path` is a request for, or None.
+
+    Lets a request for a real runtime operation the emulator does not serve (InvokeEndpointAsync,
+    InvokeEndpointWithResponseStream) be told so by name instead of "not part of the API".
+    """
+    for name, pattern, verb in _runtime_routes():
+        if verb == method.upper() and pattern.fullmatch(path):
+            return name
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _runtime_routes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    model = service_model(RUNTIME_SERVICE_NAME)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http["requestUri"].split("?")[0]
+        # {Label} is one path segment, {Label+} the rest of the path (botocore's URI template rules)
+        regex = re.sub(r"\\\{[^/{}]+\\\+\\\}", ".+", re.escape(uri))
+        regex = re.sub(r"\\\{[^/{}]+\\\}", "[^/]+", regex)
+        routes.append((name, re.compile(regex), http["method"].upper()))
+    return tuple(routes)
+
+
 # --- input validation ------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=None)

@@ -127,6 +127,17 @@ def test_runtime_answers_are_the_emulators_byte_for_byte(localstack, sagemaker_e
         assert forwarded.headers["x-amzn-errortype"] == direct.headers["x-amzn-errortype"]
 
 
+@pytest.mark.parametrize("suffix", ["async-invocations", "invocations-response-stream"])
+def test_runtime_operations_the_emulator_does_not_serve_answer_the_same_on_both_ports(
+        localstack, sagemaker_emulator, deployed_endpoint, suffix):
+    direct, forwarded = _both(localstack, sagemaker_emulator, target=None, body=ROW_B.encode(),
+                              path=f"/endpoints/{deployed_endpoint}/{suffix}", content_type="text/csv")
+    assert direct.headers["x-amzn-errortype"] == "UnknownOperationException"
+    assert b"does not implement" in direct.content
+    assert (forwarded.status_code, forwarded.content) == (direct.status_code, direct.content)
+    assert _stable_headers(forwarded) == _stable_headers(direct)
+
+
 def test_boto3_with_only_localstacks_endpoint_reaches_sagemaker(localstack, localstack_session, deployed_endpoint):
     config = Config(retries={"max_attempts": 1})
     sm = localstack_session.client("sagemaker", endpoint_url=localstack.url, config=config)

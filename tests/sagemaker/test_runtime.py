@@ -154,6 +154,22 @@ def test_request_errors_are_validation_errors(sagemaker_clients, deployed_endpoi
         assert message in response["Error"]["Message"]
 
 
+@pytest.mark.parametrize("operation, kwargs", [
+    ("InvokeEndpointAsync", {"InputLocation": "s3://bucket/input.csv"}),
+    ("InvokeEndpointWithResponseStream", {"Body": ROW, "ContentType": "text/csv"}),
+])
+def test_runtime_operations_the_emulator_does_not_serve_are_named(sagemaker_clients, deployed_endpoint, operation, kwargs):
+    """A real SageMaker Runtime operation is named as such, never called "not part of the SageMaker API"."""
+    call = getattr(sagemaker_clients.runtime, {"InvokeEndpointAsync": "invoke_endpoint_async",
+                                               "InvokeEndpointWithResponseStream": "invoke_endpoint_with_response_stream"}[operation])
+    with pytest.raises(ClientError) as info:
+        call(EndpointName=deployed_endpoint, **kwargs)
+    error = info.value.response["Error"]
+    assert error["Code"] == "UnknownOperationException"
+    assert f"SageMakerRuntime.{operation} " in error["Message"] and "does not implement" in error["Message"]
+    assert "not part of the SageMaker API" not in error["Message"]
+
+
 def test_endpoint_not_in_service_answers_like_sagemaker(tmp_path, localstack, sagemaker_model_url):
     proc = start_emulator(tmp_path / "slow", localstack.url, "--transition-delay", "30")
     try:
