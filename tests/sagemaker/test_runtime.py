@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from emulator.sagemaker import recordio
@@ -160,8 +161,7 @@ def test_request_errors_are_validation_errors(sagemaker_clients, deployed_endpoi
 ])
 def test_runtime_operations_the_emulator_does_not_serve_are_named(sagemaker_clients, deployed_endpoint, operation, kwargs):
     """A real SageMaker Runtime operation is named as such, never called "not part of the SageMaker API"."""
-    call = getattr(sagemaker_clients.runtime, {"InvokeEndpointAsync": "invoke_endpoint_async",
-                                               "InvokeEndpointWithResponseStream": "invoke_endpoint_with_response_stream"}[operation])
+    call = getattr(sagemaker_clients.runtime, xform_name(operation))
     with pytest.raises(ClientError) as info:
         call(EndpointName=deployed_endpoint, **kwargs)
     error = info.value.response["Error"]
